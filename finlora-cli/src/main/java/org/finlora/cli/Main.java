@@ -1,0 +1,43 @@
+package org.finlora.cli;
+
+import org.finlora.FinloraException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The {@code finlora} command: one subcommand per job; user errors print one line and exit 1. */
+@Command(name = "finlora", mixinStandardHelpOptions = true, version = "FinLoRA-J 0.1.0",
+        description = "Local finetuning, evaluation and serving of quantized financial LLMs with LoRA adapters.",
+        subcommands = {InfoCommand.class})
+public final class Main implements Runnable {
+
+    @Option(names = "--debug", scope = CommandLine.ScopeType.INHERIT, description = "Show stack traces on errors.")
+    static boolean debug;
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.err);
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the CLI and returns the exit code (tests call this). */
+    public static int run(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            Throwable root = ex;
+            if (debug) ex.printStackTrace(System.err);
+            if (root instanceof FinloraException) {
+                System.err.println("error: " + root.getMessage());
+            } else if (root instanceof OutOfMemoryError) {
+                System.err.println("error: out of memory (raise -Xmx via FINLORA_JAVA_OPTS, or use a smaller --quant/--ctx)");
+            } else {
+                System.err.println("error: " + root + (debug ? "" : " (run with --debug for the stack trace)"));
+            }
+            return 1;
+        });
+        return cl.execute(args);
+    }
+}
