@@ -1,0 +1,105 @@
+package org.finlora.model;
+
+import org.finlora.FinloraException;
+import org.finlora.io.Checkpoint;
+import org.finlora.tensor.Floats;
+import org.finlora.tensor.Tensor;
+import org.finlora.tensor.WeightMatrix;
+
+import java.util.function.Function;
+
+/**
+ * The frozen weights of a Llama model, each linear layer already in its kernel format (f32, bf16,
+ * Q4_0, NF4, ...). Shared by inference and training. Norm weights are small and kept as float[].
+ */
+public final class LlamaWeights {
+    public static final String[] LINEAR_NAMES = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+
+    /** One transformer block. */
+    public record Layer(float[] attnNorm, WeightMatrix wq, WeightMatrix wk, WeightMatrix wv, WeightMatrix wo,
+                        float[] ffnNorm, WeightMatrix gate, WeightMatrix up, WeightMatrix down) {
+
+        /** The linear layer by its HF module name (q_proj ... down_proj). */
+        public WeightMatrix linear(String name) {
+            return switch (name) {
+                case "q_proj" -> wq;
+                case "k_proj" -> wk;
+                case "v_proj" -> wv;
+                case "o_proj" -> wo;
+                case "gate_proj" -> gate;
+                case "up_proj" -> up;
+                case "down_proj" -> down;
+                default -> throw new IllegalArgumentException("unknown linear layer " + name);
+            };
+        }
+    }
+
+    public final LlamaConfig config;
+    /** [vocab, dim]; rows are looked up by token id. */
+    public final WeightMatrix tokenEmbedding;
+    public final Layer[] layers;
+    public final float[] finalNorm;
+    /** [vocab, dim]; the same object as tokenEmbedding when embeddings are tied. */
+    public final WeightMatrix lmHead;
+
+    public LlamaWeights(LlamaConfig config, WeightMatrix tokenEmbedding, Layer[] layers, float[] finalNorm, WeightMatrix lmHead) {
+        this.config = config;
+        this.tokenEmbedding = tokenEmbedding;
+        this.layers = layers;
+        this.finalNorm = finalNorm;
+        this.lmHead = lmHead;
+    }
+
+    /**
+     * Builds the weights of a checkpoint. {@code linear} turns each block projection into its kernel
+     * format (this is where --quant quantizes on load); {@code embedding} does the same for the token
+     * embedding and lm_head (which stay in their stored dtype unless asked otherwise).
+     */
+    public static LlamaWeights from(Checkpoint ck, Function<Tensor, WeightMatrix> linear, Function<Tensor, WeightMatrix> embedding) {
+        LlamaConfig c = ck.config();
+        Layer[] layers = new Layer[c.nLayers()];
+        for (int l = 0; l < c.nLayers(); l++) {
+            String p = "model.layers." + l + ".";
+            layers[l] = new Layer(
+                    norm(ck, p + "input_layernorm.weight", c.dim()),
+                    lin(ck, p + "self_attn.q_proj.weight", c.qDim(), c.dim(), linear),
+                    lin(ck, p + "self_attn.k_proj.weight", c.kvDim(), c.dim(), linear),
+                    lin(ck, p + "self_attn.v_proj.weight", c.kvDim(), c.dim(), linear),
+                    lin(ck, p + "self_attn.o_proj.weight", c.dim(), c.qDim(), linear),
+                    norm(ck, p + "post_attention_layernorm.weight", c.dim()),
+                    lin(ck, p + "mlp.gate_proj.weight", c.hiddenDim(), c.dim(), linear),
+                    lin(ck, p + "mlp.up_proj.weight", c.hiddenDim(), c.dim(), linear),
+                    lin(ck, p + "mlp.down_proj.weight", c.dim(), c.hiddenDim(), linear));
+        }
+        WeightMatrix emb = lin(ck, "model.embed_tokens.weight", c.vocabSize(), c.dim(), embedding);
+        WeightMatrix head = c.tiedEmbeddings() ? emb : lin(ck, "lm_head.weight", c.vocabSize(), c.dim(), embedding);
+        return new LlamaWeights(c, emb, layers, norm(ck, "model.norm.weight", c.dim()), head);
+    }
+
+    private static WeightMatrix lin(Checkpoint ck, String name, int rows, int cols, Function<Tensor, WeightMatrix> f) {
+        Tensor t = ck.tensor(name);
+        if (t.shape().length != 2 || t.shape()[0] != rows || t.shape()[1] != cols) {
+            throw new FinloraException(ck.source() + ": tensor '" + name + "' has shape " + java.util.Arrays.toString(t.shape())
+                    + ", expected [" + rows + ", " + cols + "]");
+        }
+        return f.apply(t);
+    }
+
+    private static float[] norm(Checkpoint ck, String name, int dim) {
+        Tensor t = ck.tensor(name);
+        if (t.elementCount() != dim) {
+            throw new FinloraException(ck.source() + ": tensor '" + name + "' has " + t.elementCount() + " elements, expected " + dim);
+        }
+        return Floats.toFloatArray(t);
+    }
+
+    /** Bytes of all weights in their kernel formats (lm_head counted once when tied). */
+    public long byteSize() {
+        long b = tokenEmbedding.byteSize() + (lmHead == tokenEmbedding ? 0 : lmHead.byteSize()) + 4L * finalNorm.length;
+        for (Layer l : layers) {
+            b += l.wq.byteSize() + l.wk.byteSize() + l.wv.byteSize() + l.wo.byteSize()
+                    + l.gate.byteSize() + l.up.byteSize() + l.down.byteSize() + 4L * (l.attnNorm.length + l.ffnNorm.length);
+        }
+        return b;
+    }
+}
