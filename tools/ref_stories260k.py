@@ -56,6 +56,20 @@ def main():
     print("greedy from BOS:", g)
     assert g == README_GREEDY, "reference does not reproduce the README greedy ids"
 
+    # self-check: HF half-split RoPE on per-head permuted wq/wk == interleaved RoPE on Meta order
+    hf_w = dict(w)
+    hs = cfg.head_dim
+    for i in range(cfg.num_hidden_layers):
+        for proj, nh in (("q_proj", cfg.num_attention_heads), ("k_proj", cfg.num_key_value_heads)):
+            k = "model.layers.%d.self_attn.%s.weight" % (i, proj)
+            # Meta row h*hd + 2j + c  ->  HF row h*hd + c*hd/2 + j
+            hf_w[k] = w[k].view(nh, hs // 2, 2, -1).transpose(1, 2).reshape(nh * hs, -1)
+    hf_cfg = tl.LlamaCfg(**{**cfg.__dict__, "rope_style": "half"})
+    probe = torch.tensor([[1, 403, 407, 261, 378, 432, 383, 286, 261, 376]], dtype=torch.int64)
+    diff = (tl.forward(w, cfg, probe) - tl.forward(hf_w, hf_cfg, probe)).abs().max().item()
+    print("interleaved vs permuted half-split RoPE max |dlogit| = %.3g" % diff)
+    assert diff < 1e-4
+
     # (a) logits
     ids = tok.encode("Once upon a time", bos=True)
     print("ids('Once upon a time') =", ids)

@@ -132,7 +132,7 @@ def apply_rope(x, cos, sin, style):
 
 def rms_norm(x, w, eps):
     dt = x.dtype
-    h = x.to(torch.float32)
+    h = x.to(torch.float64 if dt == torch.float64 else torch.float32)  # fp32 compute (f64 kept for checks)
     h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + eps)
     return w * h.to(dt)
 
@@ -154,7 +154,7 @@ class Lora:
 
 def linear(x, weights, layer, proj, lora: Optional[Lora]):
     w = weights["model.layers.%d.%s.%s.weight" % (layer, proj_prefix(proj), proj)]
-    y = x @ w.t()
+    y = x @ w.to(x.dtype).t()
     if lora is not None:
         key = "layers.%d.%s" % (layer, proj)
         if key in lora.adapters:
@@ -190,8 +190,9 @@ def forward(weights, cfg: LlamaCfg, ids, attention_mask=None, lora: Optional[Lor
         k = repeat_kv(k, H // Hkv)
         v = repeat_kv(v, H // Hkv)
         att = (q @ k.transpose(2, 3)) * scale
-        att = att.to(torch.float32) + mask
-        att = torch.softmax(att, dim=-1, dtype=torch.float32).to(dtype)
+        sm_dtype = torch.float64 if dtype == torch.float64 else torch.float32  # softmax in fp32 (f64 for checks)
+        att = att.to(sm_dtype) + mask.to(sm_dtype)
+        att = torch.softmax(att, dim=-1, dtype=sm_dtype).to(dtype)
         o = (att @ v).transpose(1, 2).reshape(B, T, H * hd)
         x = x + linear(o, weights, i, "o_proj", lora)
         h = rms_norm(x, weights[p + "post_attention_layernorm.weight"].to(dtype), cfg.rms_norm_eps)
@@ -200,13 +201,17 @@ def forward(weights, cfg: LlamaCfg, ids, attention_mask=None, lora: Optional[Lor
         x = x + linear(torch.nn.functional.silu(g) * u, weights, i, "down_proj", lora)
     x = rms_norm(x, weights["model.norm.weight"].to(dtype), cfg.rms_norm_eps)
     head = weights["model.embed_tokens.weight"] if cfg.tie_word_embeddings else weights["lm_head.weight"]
-    logits = (x @ head.to(dtype).t()).to(torch.float32)
+    logits = x @ head.to(dtype).t()
+    if logits.dtype != torch.float64:  # HF upcasts logits to fp32; keep f64 for finite-difference checks
+        logits = logits.to(torch.float32)
     return (logits, x) if return_hidden else logits
 
 
 def causal_lm_loss(logits, labels):
     """HF ForCausalLMLoss: shift left by one, ignore -100, mean over counted tokens, fp32."""
-    lg = logits[:, :-1, :].reshape(-1, logits.shape[-1]).to(torch.float32)
+    lg = logits[:, :-1, :].reshape(-1, logits.shape[-1])
+    if lg.dtype != torch.float64:
+        lg = lg.to(torch.float32)
     lb = labels[:, 1:].reshape(-1)
     return torch.nn.functional.cross_entropy(lg, lb, ignore_index=-100, reduction="mean")
 
