@@ -18,6 +18,7 @@ public final class ModelLoader {
 
     public static Checkpoint load(String spec, Path tokenizer) {
         if (spec == null || spec.isBlank()) throw new FinloraException("--model: no model given");
+        if (spec.startsWith("synthetic:")) return org.finlora.model.SyntheticModels.create(spec.substring("synthetic:".length()));
         Path p = Path.of(spec);
         if (spec.endsWith(".bin")) {
             if (!Files.exists(p)) throw new FinloraException(spec + ": file not found");
