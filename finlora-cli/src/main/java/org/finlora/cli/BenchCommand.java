@@ -44,6 +44,17 @@ final class BenchCommand implements Runnable {
         return -1;
     }
 
+    /** CPU time of the whole process in ns (all threads), or -1. */
+    static long processCpuNanos() {
+        var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : -1;
+    }
+
+    /** "x.xx cores busy": how much CPU this process actually got over an interval (other load steals the rest). */
+    static String cores(long cpuNanos, long wallNanos) {
+        return cpuNanos < 0 ? "cpu n/a" : String.format(Locale.ROOT, "%.2f cores busy", (double) cpuNanos / wallNanos);
+    }
+
     static String mib(long bytes) {
         return bytes < 0 ? "n/a" : String.format(Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
     }
@@ -99,6 +110,7 @@ final class BenchCommand implements Runnable {
                 for (int i = 0; i < 3; i++) m.forward(warm, one, 0, 1, Math.min(8, promptTokens) + i, false);
 
                 KvCache cache = m.newCache(promptTokens + genTokens);
+                long c0 = processCpuNanos();
                 long p0 = System.nanoTime();
                 float[] logits = null;
                 for (int p = 0; p < promptTokens; p += 256) {
@@ -106,16 +118,19 @@ final class BenchCommand implements Runnable {
                     logits = m.forward(cache, prompt, p, n, p, false);
                 }
                 long p1 = System.nanoTime();
+                long c1 = processCpuNanos();
                 int pos = promptTokens;
                 for (int i = 0; i < genTokens; i++) {
                     one[0] = Sampler.argmax(logits, 0, vocab);
                     logits = m.forward(cache, one, 0, 1, pos++, false);
                 }
                 long d1 = System.nanoTime();
+                long c2 = processCpuNanos();
                 double prefillS = (p1 - p0) / 1e9, decodeS = (d1 - p1) / 1e9;
-                System.out.printf(Locale.ROOT, "prefill: %d tokens in %.3f s = %.2f tok/s%n", promptTokens, prefillS, promptTokens / prefillS);
-                System.out.printf(Locale.ROOT, "decode: %d tokens in %.3f s = %.2f tok/s (%.2f GB/s of weights streamed)%n",
-                        genTokens, decodeS, genTokens / decodeS, perToken * (genTokens / decodeS) / 1e9);
+                System.out.printf(Locale.ROOT, "prefill: %d tokens in %.3f s = %.2f tok/s (%s)%n", promptTokens, prefillS, promptTokens / prefillS,
+                        cores(c1 - c0, p1 - p0));
+                System.out.printf(Locale.ROOT, "decode: %d tokens in %.3f s = %.2f tok/s (%.2f GB/s of weights streamed, %s)%n",
+                        genTokens, decodeS, genTokens / decodeS, perToken * (genTokens / decodeS) / 1e9, cores(c2 - c1, d1 - p1));
                 System.out.println("peak RSS: " + mib(peakRssBytes()));
             }
         }
@@ -154,27 +169,32 @@ final class BenchCommand implements Runnable {
             System.out.println("threads " + Parallel.threads() + ", vector " + Vectors.ENABLED);
 
             double s = time(() -> w.matmul(x, y, tokens));
-            System.out.printf(Locale.ROOT, "f32 matmul [%d x %d] x %d tokens: %.2f GFLOPS%n", rows, cols, tokens, 2.0 * rows * cols * tokens / s / 1e9);
+            System.out.printf(Locale.ROOT, "f32 matmul [%d x %d] x %d tokens: %.2f GFLOPS (%s)%n", rows, cols, tokens, 2.0 * rows * cols * tokens / s / 1e9, lastCores);
             double sv = time(() -> w.matmul(x, y, 1));
-            System.out.printf(Locale.ROOT, "f32 matvec [%d x %d] (decode shape): %.2f GB/s of weights%n", rows, cols, 4.0 * rows * cols / sv / 1e9);
+            System.out.printf(Locale.ROOT, "f32 matvec [%d x %d] (decode shape): %.2f GB/s of weights (%s)%n", rows, cols, 4.0 * rows * cols / sv / 1e9, lastCores);
 
             MemorySegment buf = Arena.ofAuto().allocate((long) streamMib << 20, 64);
             buf.fill((byte) 1);
             double ss = time(() -> Streaming.sumFloats(buf));
-            System.out.printf(Locale.ROOT, "memory read bandwidth (%d MiB stream): %.2f GB/s%n", streamMib, buf.byteSize() / ss / 1e9);
+            System.out.printf(Locale.ROOT, "memory read bandwidth (%d MiB stream): %.2f GB/s (%s)%n", streamMib, buf.byteSize() / ss / 1e9, lastCores);
             System.out.println("peak RSS: " + mib(peakRssBytes()));
         }
 
-        /** Seconds per call: one warm-up call, then repeat for at least --seconds. */
+        private String lastCores = "";
+
+        /** Seconds per call: warm-up calls, then repeat for at least --seconds; notes the CPU share in lastCores. */
         private double time(Runnable body) {
-            body.run();
+            for (int i = 0; i < 3; i++) body.run();
             int iters = 0;
+            long cpu0 = processCpuNanos();
             long start = System.nanoTime();
             do {
                 body.run();
                 iters++;
             } while (System.nanoTime() - start < seconds * 1e9);
-            return (System.nanoTime() - start) / 1e9 / iters;
+            long wall = System.nanoTime() - start;
+            lastCores = cores(processCpuNanos() - cpu0, wall);
+            return wall / 1e9 / iters;
         }
     }
 }

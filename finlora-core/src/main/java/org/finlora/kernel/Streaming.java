@@ -22,23 +22,29 @@ public final class Streaming {
         double[] partial = new double[chunks];
         Parallel.forRange(chunks, 1, (c0, c1) -> {
             for (int c = c0; c < c1; c++) {
-                long s = c * per, e = Math.min(n, s + per);
-                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-                long i = s;
-                for (; i + 4 * L <= e; i += 4 * L) {
-                    long o = 4 * i;
-                    a0 = a0.add(FloatVector.fromMemorySegment(F, seg, o, ByteOrder.LITTLE_ENDIAN));
-                    a1 = a1.add(FloatVector.fromMemorySegment(F, seg, o + 4 * L, ByteOrder.LITTLE_ENDIAN));
-                    a2 = a2.add(FloatVector.fromMemorySegment(F, seg, o + 8 * L, ByteOrder.LITTLE_ENDIAN));
-                    a3 = a3.add(FloatVector.fromMemorySegment(F, seg, o + 12 * L, ByteOrder.LITTLE_ENDIAN));
-                }
-                double sum = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
-                for (; i < e; i++) sum += seg.get(org.finlora.tensor.Floats.F32_LE, 4 * i);
-                partial[c] = sum;
+                long s = c * per;
+                partial[c] = sumChunk(seg.asSlice(4 * s, 4 * (Math.min(n, s + per) - s)));
             }
         });
         double total = 0;
         for (double p : partial) total += p;
         return total;
+    }
+
+    /** One chunk in its own small method, so it is JIT-compiled as a whole rather than only via OSR. */
+    private static double sumChunk(MemorySegment part) {
+        int cnt = (int) (part.byteSize() / 4);
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int i = 0;
+        for (; i + 4 * L <= cnt; i += 4 * L) {
+            long o = 4L * i;
+            a0 = a0.add(FloatVector.fromMemorySegment(F, part, o, ByteOrder.LITTLE_ENDIAN));
+            a1 = a1.add(FloatVector.fromMemorySegment(F, part, o + 4 * L, ByteOrder.LITTLE_ENDIAN));
+            a2 = a2.add(FloatVector.fromMemorySegment(F, part, o + 8 * L, ByteOrder.LITTLE_ENDIAN));
+            a3 = a3.add(FloatVector.fromMemorySegment(F, part, o + 12 * L, ByteOrder.LITTLE_ENDIAN));
+        }
+        double sum = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        for (; i < cnt; i++) sum += part.get(org.finlora.tensor.Floats.F32_LE, 4L * i);
+        return sum;
     }
 }
