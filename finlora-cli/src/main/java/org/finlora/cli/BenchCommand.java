@@ -156,6 +156,10 @@ final class BenchCommand implements Runnable {
         @Option(names = "--threads", description = "Worker threads (default: all processors).")
         Integer threads;
 
+        @Option(names = "--formats", split = ",", defaultValue = "q8_0,q4_0",
+                description = "Other weight formats whose decode-shaped matvec is measured too (default: ${DEFAULT-VALUE}).")
+        java.util.List<String> formats;
+
         @Override
         public void run() {
             if (threads != null) Parallel.setThreads(threads);
@@ -172,6 +176,16 @@ final class BenchCommand implements Runnable {
             System.out.printf(Locale.ROOT, "f32 matmul [%d x %d] x %d tokens: %.2f GFLOPS (%s)%n", rows, cols, tokens, 2.0 * rows * cols * tokens / s / 1e9, lastCores);
             double sv = time(() -> w.matmul(x, y, 1));
             System.out.printf(Locale.ROOT, "f32 matvec [%d x %d] (decode shape): %.2f GB/s of weights (%s)%n", rows, cols, 4.0 * rows * cols / sv / 1e9, lastCores);
+
+            org.finlora.tensor.Tensor wt = new org.finlora.tensor.Tensor("bench", org.finlora.tensor.DType.F32, new long[]{rows, cols}, wSeg);
+            for (String f : formats) {
+                org.finlora.tensor.WeightMatrix q = org.finlora.kernel.WeightFormats.get(f).fromTensor().apply(wt);
+                double sq = time(() -> q.matmul(x, y, 1));
+                System.out.printf(Locale.ROOT, "%s matvec [%d x %d]: %.2f GB/s of weights, %.2f G weights/s (%s)%n", f, rows, cols,
+                        q.byteSize() / sq / 1e9, (double) rows * cols / sq / 1e9, lastCores);
+                double sp = time(() -> q.matmul(x, y, tokens));
+                System.out.printf(Locale.ROOT, "%s matmul x %d tokens: %.2f GFLOPS (%s)%n", f, tokens, 2.0 * rows * cols * tokens / sp / 1e9, lastCores);
+            }
 
             MemorySegment buf = Arena.ofAuto().allocate((long) streamMib << 20, 64);
             buf.fill((byte) 1);
