@@ -245,7 +245,7 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
             if (id == bos || stops.contains(id)) continue;
             out.writeBytes(tokenBytes(id));
         }
-        return out.toString(StandardCharsets.UTF_8);
+        return Utf8StreamDecoder.decode(out.toByteArray());
     }
 
     @Override
@@ -255,7 +255,7 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
             if (skipSpecialTokens && isSpecial(id)) continue;
             out.writeBytes(tokenBytes(id));
         }
-        return out.toString(StandardCharsets.UTF_8);
+        return Utf8StreamDecoder.decode(out.toByteArray());
     }
 
     @Override

@@ -249,7 +249,7 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
             out.write(b, from, b.length - from);
             first = false;
         }
-        return out.toString(StandardCharsets.UTF_8);
+        return Utf8StreamDecoder.decode(out.toByteArray());
     }
 
     @Override
