@@ -117,6 +117,26 @@ class Llama3TokenizerTest {
         assertEquals(List.of("  \r\n\r\n", " ", " x", "\u3000", "\u3000y"), pieces(p, "  \r\n\r\n  x\u3000\u3000y"));
     }
 
+    /** The hand-written Llama 3 matcher cuts exactly where java.util.regex does, on adversarial random text. */
+    @Test
+    void handWrittenSplitMatchesRegex() {
+        Pattern p = Pattern.compile(ByteLevelBpeTokenizer.LLAMA3_SPLIT, Pattern.UNICODE_CHARACTER_CLASS);
+        int[] pool = {' ', ' ', ' ', '\n', '\r', '\t', 0x0B, 0x0C, 0x1C, 0x85, 0xA0, 0x2028, 0x3000, 0x200B, '\'', '\'', 's', 'S',
+                't', 'r', 'e', 'E', 'v', 'l', 'L', 'm', 'd', 'D', 0x17F, 0x212A, 'a', 'Z', '0', '7', 0xBD, 0x2163, 0x0661,
+                '!', '.', '-', '"', '`', 0x1F680, 0x1F600, 0x200D, 0xFE0F, 0x301, 0x4E2D, 0x17B6, 0x1780, 0x10400, 0xD800, 0xDC00};
+        Random rnd = new Random(99);
+        for (int trial = 0; trial < 3000; trial++) {
+            StringBuilder sb = new StringBuilder();
+            int len = rnd.nextInt(25);
+            for (int i = 0; i < len; i++) sb.appendCodePoint(pool[rnd.nextInt(pool.length)]);
+            String s = sb.toString();
+            List<String> expected = pieces(p, s);
+            List<String> got = new java.util.ArrayList<>();
+            Llama3PreTokenizer.split(s, 0, s.length(), (a, b) -> got.add(s.substring(a, b)));
+            assertEquals(expected, got, TestAssets.show(s));
+        }
+    }
+
     private static List<String> pieces(Pattern p, String s) {
         return p.matcher(s).results().map(r -> r.group()).toList();
     }
