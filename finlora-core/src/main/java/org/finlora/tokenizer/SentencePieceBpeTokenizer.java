@@ -24,6 +24,7 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
     static final String SPACE = "\u2581";
 
     private final String[] pieces;
+    private final float[] scores;
     private final int[] types;
     private final Map<String, Integer> pieceIds = new HashMap<>();
     private final int[] byteIds = new int[256];
@@ -51,6 +52,7 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
                               boolean prefixFirstSegmentOnly, boolean removeExtraWhitespaces,
                               Set<Integer> stops, boolean addsBos, String chatTemplate, String source) {
         this.pieces = pieces;
+        this.scores = scores;
         this.types = types;
         this.unk = unk;
         this.bos = bos;
@@ -285,6 +287,16 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
     /** The piece string of an id ("▁Hello", "<0x0A>", "<s>"). */
     public String piece(int id) {
         return pieces[id];
+    }
+
+    /** The piece's score (merge priority; all zero when built from an HF tokenizer.json). */
+    public float score(int id) {
+        return scores[id];
+    }
+
+    /** The piece's SentencePiece type: {@link #NORMAL}, {@link #UNKNOWN}, {@link #CONTROL}, {@link #USER_DEFINED}, {@link #UNUSED}, {@link #BYTE}. */
+    public int pieceType(int id) {
+        return types[id];
     }
 
     @Override
