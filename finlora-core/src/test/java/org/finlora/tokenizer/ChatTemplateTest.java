@@ -40,7 +40,7 @@ class ChatTemplateTest {
     /** Llama 2: Meta's chat_completion folds the system prompt into the first [INST] and encodes each exchange with BOS/EOS. */
     @Test
     void llama2Format() {
-        Tokenizer t = Tokenizers.fromTokenizerModel(TestAssets.llama2Model());
+        Tokenizer t = TestAssets.llama2();
         int[] ids = ChatTemplate.llama2(List.of(m("system", "Be brief."), m("user", "Hi"), m("assistant", " Hello! "),
                 m("user", "Bye")), t);
         int[] first = t.encode("[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHi [/INST] Hello! ", true);
@@ -68,7 +68,7 @@ class ChatTemplateTest {
 
     @Test
     void publishedLlama2ChatIds() {
-        Tokenizer t = Tokenizers.fromTokenizerModel(TestAssets.llama2Model());
+        Tokenizer t = TestAssets.llama2();
         int[][] expected = {
                 {1, 518, 25580, 29962, 22172, 518, 29914, 25580, 29962},
                 {1, 518, 25580, 29962, 3532, 14816, 29903, 6778, 13, 3492, 526, 20255, 29889, 13, 29966, 829, 14816, 29903,
@@ -82,7 +82,7 @@ class ChatTemplateTest {
 
     @Test
     void publishedLlama3ChatIds() {
-        Tokenizer t = Tokenizers.fromTokenizerModel(TestAssets.llama3Model());
+        Tokenizer t = TestAssets.llama3();
         int[][] expected = {
                 {128000, 128006, 882, 128007, 271, 15339, 128009, 128006, 78191, 128007, 271},
                 {128000, 128006, 9125, 128007, 271, 2675, 527, 18328, 13, 128009, 128006, 882, 128007, 271, 15339, 128009,

@@ -25,8 +25,8 @@ class GgufTokenizerTest {
 
     @BeforeAll
     static void load() throws Exception {
-        spm = (SentencePieceBpeTokenizer) Tokenizers.fromTokenizerModel(TestAssets.llama2Model());
-        tiktoken = Tokenizers.fromTokenizerModel(TestAssets.llama3Model());
+        spm = TestAssets.llama2();
+        tiktoken = TestAssets.llama3();
 
         llama2Meta = new HashMap<>();
         List<Object> tokens = new ArrayList<>(), scores = new ArrayList<>(), types = new ArrayList<>();
@@ -45,7 +45,7 @@ class GgufTokenizerTest {
         llama2Meta.put("tokenizer.ggml.add_bos_token", true);
         llama2Meta.put("tokenizer.chat_template", "llama2 template");
 
-        List<byte[]> ranks = DerivedVocab.tiktokenRanks(TestAssets.llama3Model());
+        List<byte[]> ranks = TestAssets.llama3Ranks();
         List<Object> t3 = new ArrayList<>(), ty3 = new ArrayList<>(), m3 = new ArrayList<>();
         for (byte[] r : ranks) {
             t3.add(DerivedVocab.byteLevel(r));
@@ -55,7 +55,7 @@ class GgufTokenizerTest {
             t3.add(name);
             ty3.add(3L);
         }
-        for (String[] m : DerivedVocab.tiktokenMerges(ranks)) m3.add(DerivedVocab.byteLevel(m[0]) + " " + DerivedVocab.byteLevel(m[1]));
+        for (String[] m : TestAssets.llama3Merges()) m3.add(DerivedVocab.byteLevel(m[0]) + " " + DerivedVocab.byteLevel(m[1]));
         llama3Meta = new HashMap<>();
         llama3Meta.put("tokenizer.ggml.model", "gpt2");
         llama3Meta.put("tokenizer.ggml.pre", "llama-bpe");

@@ -27,10 +27,10 @@ class HfTokenizerJsonTest {
 
     @BeforeAll
     static void load() throws Exception {
-        tiktoken = Tokenizers.fromTokenizerModel(TestAssets.llama3Model());
-        ranks = DerivedVocab.tiktokenRanks(TestAssets.llama3Model());
-        merges = DerivedVocab.tiktokenMerges(ranks);
-        spm = (SentencePieceBpeTokenizer) Tokenizers.fromTokenizerModel(TestAssets.llama2Model());
+        tiktoken = TestAssets.llama3();
+        ranks = TestAssets.llama3Ranks();
+        merges = TestAssets.llama3Merges();
+        spm = TestAssets.llama2();
     }
 
     /** An HF Llama 3 style tokenizer.json: byte-level vocab from the ranks, merges derived from them, 3.1 specials. */

@@ -16,7 +16,7 @@ class Llama2TokenizerTest {
 
     @BeforeAll
     static void load() {
-        spm = Tokenizers.fromTokenizerModel(TestAssets.llama2Model());
+        spm = TestAssets.llama2();
         l2c = Llama2cTokenizer.load(TestAssets.llama2Bin(), 32000);
     }
 

@@ -16,7 +16,7 @@ class Llama3TokenizerTest {
 
     @BeforeAll
     static void load() {
-        tok = Tokenizers.fromTokenizerModel(TestAssets.llama3Model());
+        tok = TestAssets.llama3();
     }
 
     static int[] concat(int[]... parts) {

@@ -24,6 +24,34 @@ final class TestAssets {
         return p;
     }
 
+    private static Tokenizer llama3;
+    private static SentencePieceBpeTokenizer llama2;
+    private static List<byte[]> ranks;
+    private static List<String[]> merges;
+
+    /** The Llama 3 tiktoken tokenizer, loaded once per test JVM (tokenizers are immutable). */
+    static synchronized Tokenizer llama3() {
+        if (llama3 == null) llama3 = Tokenizers.fromTokenizerModel(llama3Model());
+        return llama3;
+    }
+
+    /** The Llama 2 SentencePiece tokenizer, loaded once per test JVM. */
+    static synchronized SentencePieceBpeTokenizer llama2() {
+        if (llama2 == null) llama2 = (SentencePieceBpeTokenizer) Tokenizers.fromTokenizerModel(llama2Model());
+        return llama2;
+    }
+
+    static synchronized List<byte[]> llama3Ranks() throws Exception {
+        if (ranks == null) ranks = DerivedVocab.tiktokenRanks(llama3Model());
+        return ranks;
+    }
+
+    /** Merges derived from the Llama 3 ranks (slow-ish; computed once). */
+    static synchronized List<String[]> llama3Merges() throws Exception {
+        if (merges == null) merges = DerivedVocab.tiktokenMerges(llama3Ranks());
+        return merges;
+    }
+
     static Path llama3Model() {
         return shared().resolve("models/llama3-tokenizer/tokenizer.model");
     }
