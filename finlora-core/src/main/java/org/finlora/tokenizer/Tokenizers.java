@@ -18,7 +18,11 @@ import java.util.Set;
  * Finds and builds the tokenizer of a model source. The entry points the io loaders call.
  */
 public final class Tokenizers {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Field-name interning off: a tokenizer.json vocab has 10^5 distinct keys that would fill the intern cache. */
+    private static final ObjectMapper JSON = new ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
+            .disable(com.fasterxml.jackson.core.JsonFactory.Feature.INTERN_FIELD_NAMES)
+            .disable(com.fasterxml.jackson.core.JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
+            .build());
 
     private Tokenizers() {
     }
