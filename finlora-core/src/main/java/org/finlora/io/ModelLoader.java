@@ -43,12 +43,13 @@ public final class ModelLoader {
             || f.equals("model.safetensors.index.json"));
 
     /**
-     * The local folder of a repo id: the cached snapshot of main when it has config.json (no
+     * The local folder of a repo id: the cached snapshot of main when it has config.json and weights (no
      * network), else a fresh download of {@link #MODEL_FILES}.
      */
     public static Path resolveRepo(String repo, HubClient hub, HubClient.Progress progress) {
         Optional<Path> cached = hub.cache().snapshot(HfCache.RepoType.MODEL, repo, "main")
-                .filter(s -> Files.isRegularFile(s.resolve("config.json")));
+                .filter(s -> Files.isRegularFile(s.resolve("config.json")) && (Files.isRegularFile(s.resolve("model.safetensors"))
+                        || Files.isRegularFile(s.resolve("model.safetensors.index.json"))));
         if (cached.isPresent()) return cached.get();
         Path snap = hub.downloadSnapshot(HfCache.RepoType.MODEL, repo, "main", MODEL_FILES, progress);
         if (!Files.isRegularFile(snap.resolve("config.json"))) {
