@@ -149,6 +149,9 @@ public final class GgufFile {
         }
         c.pos = 4;
         int version = c.u32("version");
+        if (Integer.reverseBytes(version) == 2 || Integer.reverseBytes(version) == 3) {
+            throw c.error(4, "big-endian GGUF is not supported (convert the model on a little-endian machine)");
+        }
         if (version != 2 && version != 3) {
             throw c.error(4, "GGUF version " + Integer.toUnsignedString(version) + " is not supported (expected 2 or 3)");
         }
@@ -231,8 +234,8 @@ public final class GgufFile {
             if (ti.ggmlDims.length > 0 && ti.ggmlDims[0] % dtype.blockSize != 0) {
                 throw new FinloraException(where + ": row length " + ti.ggmlDims[0] + " is not a multiple of the " + dtype + " block size " + dtype.blockSize);
             }
-            long bytes = elements / dtype.blockSize * dtype.blockBytes;
             if (elements / dtype.blockSize > Long.MAX_VALUE / dtype.blockBytes) throw new FinloraException(where + ": byte size overflows");
+            long bytes = elements / dtype.blockSize * dtype.blockBytes;
             if (ti.offset < 0 || ti.offset % alignment != 0) {
                 throw new FinloraException(where + ": data offset " + Long.toUnsignedString(ti.offset) + " is not a multiple of the alignment " + alignment);
             }

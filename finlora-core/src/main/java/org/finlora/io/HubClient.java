@@ -78,13 +78,29 @@ public final class HubClient {
                 .connectTimeout(Duration.ofSeconds(15)).build();
     }
 
-    /** Endpoint from HF_ENDPOINT, token from HF_TOKEN, cache from the HF variables, offline when HF_HUB_OFFLINE=1. */
+    /** Endpoint from HF_ENDPOINT, token from HF_TOKEN (or the login token file), cache from the HF variables, offline when HF_HUB_OFFLINE=1. */
     public static HubClient fromEnvironment() {
         Map<String, String> env = System.getenv();
         String ep = env.getOrDefault("HF_ENDPOINT", DEFAULT_ENDPOINT);
         String off = env.getOrDefault("HF_HUB_OFFLINE", "");
         boolean offline = off.equals("1") || off.equalsIgnoreCase("true") || off.equalsIgnoreCase("yes");
-        return new HubClient(ep.isBlank() ? DEFAULT_ENDPOINT : ep, env.get("HF_TOKEN"), HfCache.fromEnvironment(env), offline);
+        return new HubClient(ep.isBlank() ? DEFAULT_ENDPOINT : ep, token(env), HfCache.fromEnvironment(env), offline);
+    }
+
+    /** HF_TOKEN, else the token file huggingface-cli login writes ($HF_TOKEN_PATH, $HF_HOME/token, ~/.cache/huggingface/token). */
+    static String token(Map<String, String> env) {
+        String t = env.get("HF_TOKEN");
+        if (t != null && !t.isBlank()) return t.trim();
+        Path file;
+        if (env.get("HF_TOKEN_PATH") != null) file = Path.of(env.get("HF_TOKEN_PATH"));
+        else if (env.get("HF_HOME") != null) file = Path.of(env.get("HF_HOME"), "token");
+        else file = Path.of(System.getProperty("user.home"), ".cache", "huggingface", "token");
+        try {
+            String s = Files.isRegularFile(file) ? Files.readString(file).trim() : "";
+            return s.isEmpty() ? null : s;
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     public HfCache cache() {

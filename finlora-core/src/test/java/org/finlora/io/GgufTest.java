@@ -245,6 +245,7 @@ class GgufTest {
         assertError(new byte[3], "magic");
         assertError("GGML0000000000000000000000".getBytes(StandardCharsets.US_ASCII), "magic");
         assertError(new Bytes().u32(0x46554747).u32(1).u64(0).u64(0).bytes(), "version 1");
+        assertError(new Bytes().u32(0x46554747).u32(0x03000000).u64(0).u64(0).bytes(), "big-endian");
         assertError(header(0, 1L << 60).bytes(), "kv_count", "cannot fit");
         assertError(header(-1, 0).bytes(), "tensor_count");
         assertError(header(0, 1).str("k").u32(99).u32(0).bytes(), "'k'", "unknown value type 99");

@@ -321,12 +321,21 @@ class HubClientTest {
     }
 
     @Test
-    void cacheRootFollowsTheEnvironment() {
+    void tokenComesFromTheLoginFile() throws Exception {
+        Files.writeString(tmp.resolve("token"), "hf_file\n");
+        assertEquals("hf_file", HubClient.token(Map.of("HF_HOME", tmp.toString())));
+        assertEquals("hf_file", HubClient.token(Map.of("HF_TOKEN_PATH", tmp.resolve("token").toString())));
+        assertNull(HubClient.token(Map.of("HF_HOME", tmp.resolve("none").toString())));
+    }
+
+    @Test
+    void cacheRootFollowsTheEnvironment() throws Exception {
         assertEquals(Path.of("/x/hub-cache"), HfCache.fromEnvironment(Map.of("HF_HUB_CACHE", "/x/hub-cache", "HF_HOME", "/y")).root());
         assertEquals(Path.of("/y/hub"), HfCache.fromEnvironment(Map.of("HF_HOME", "/y")).root());
         assertEquals(Path.of("/z/huggingface/hub"), HfCache.fromEnvironment(Map.of("XDG_CACHE_HOME", "/z")).root());
         assertEquals(Path.of(System.getProperty("user.home"), ".cache/huggingface/hub"), HfCache.fromEnvironment(Map.of()).root());
         assertTrue(HfCache.isRepoId("meta-llama/Llama-3.2-1B"));
+        assertEquals("hf_env", HubClient.token(Map.of("HF_TOKEN", " hf_env\n", "HF_HOME", tmp.toString())));
         assertFalse(HfCache.isRepoId("../etc"));
         assertFalse(HfCache.isRepoId("a/b/c"));
     }
