@@ -196,7 +196,17 @@ public final class HubClient {
             Path pointer = cache.snapshotDir(type, repo, commit).resolve(file);
             if (Files.isRegularFile(pointer)) return pointer;
             Path blob = cache.blobPath(type, repo, meta.etag);
-            if (!Files.isRegularFile(blob)) fetch(meta, blob, repo, file, progress);
+            if (!Files.isRegularFile(blob)) {
+                // One writer per blob across processes (the lock lives where huggingface_hub keeps its own).
+                Path lockFile = cache.root().resolve(".locks").resolve(cache.repoDir(type, repo).getFileName()).resolve(meta.etag + ".lock");
+                Files.createDirectories(lockFile.getParent());
+                try (FileChannel lock = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                     var held = lock.lock()) {
+                    if (!Files.isRegularFile(blob)) fetch(meta, blob, repo, file, progress);
+                } catch (java.nio.channels.OverlappingFileLockException e) {
+                    throw new FinloraException(repo + ": " + file + " is already being downloaded by this process");
+                }
+            }
             link(blob, pointer);
             return pointer;
         } catch (IOException e) {

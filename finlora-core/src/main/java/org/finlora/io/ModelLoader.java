@@ -17,6 +17,11 @@ public final class ModelLoader {
     }
 
     public static Checkpoint load(String spec, Path tokenizer) {
+        return load(spec, tokenizer, HubClient.Progress.NONE);
+    }
+
+    /** As {@link #load(String, Path)}, reporting Hub download progress when the model has to be fetched. */
+    public static Checkpoint load(String spec, Path tokenizer, HubClient.Progress progress) {
         if (spec == null || spec.isBlank()) throw new FinloraException("--model: no model given");
         Path p = Path.of(spec);
         if (spec.endsWith(".bin")) {
@@ -29,7 +34,7 @@ public final class ModelLoader {
         }
         if (Files.isDirectory(p)) return HfFolderLoader.load(p);
         if (!Files.exists(p) && HfCache.isRepoId(spec) && spec.contains("/")) {
-            return HfFolderLoader.load(resolveRepo(spec, HubClient.fromEnvironment(), HubClient.Progress.NONE));
+            return HfFolderLoader.load(resolveRepo(spec, HubClient.fromEnvironment(), progress));
         }
         if (Files.exists(p)) throw new FinloraException(spec + ": not a model this build can load (expected a llama2.c .bin, a .gguf or an HF folder)");
         throw new FinloraException(spec + ": not found, and not a model this build can load (expected a llama2.c .bin, a .gguf, "
