@@ -13,7 +13,10 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -69,9 +72,16 @@ public final class SafetensorsFile {
             throw new FinloraException(source + ": header at offset 8 does not start with '{' (not a safetensors file?)");
         }
         byte[] headerBytes = file.asSlice(8, n).toArray(ValueLayout.JAVA_BYTE);
+        String headerText;
+        try {
+            headerText = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(headerBytes)).toString();
+        } catch (CharacterCodingException e) {
+            throw new FinloraException(source + ": header at offset 8 is not valid UTF-8");
+        }
         JsonNode root;
         try {
-            root = JSON.readTree(new String(headerBytes, StandardCharsets.UTF_8));
+            root = JSON.readTree(headerText);
         } catch (JsonProcessingException e) {
             throw new FinloraException(source + ": header JSON is malformed (" + firstLine(e.getOriginalMessage()) + ")");
         } catch (RuntimeException e) {

@@ -142,6 +142,9 @@ class SafetensorsTest {
         assertError(past.array(), "past the end");
         assertError(image("[1,2]   ", new byte[0]), "'{'");
         assertError(image("{\"a\":", new byte[0]), "malformed");
+        byte[] badUtf8 = image("{\"a\":{}}", new byte[0]);
+        badUtf8[10] = (byte) 0xC3;
+        assertError(badUtf8, "UTF-8");
         assertError(image("{\"a\":1}", new byte[0]), "'a'", "not an object");
         assertError(image("{" + entry("a", "F7", "[1]", 0, 4) + "}", new byte[4]), "'a'", "unknown dtype 'F7'");
         assertError(image("{" + entry("a", "F8_E4M3", "[1]", 0, 1) + "}", new byte[1]), "F8_E4M3", "not supported");
@@ -186,6 +189,22 @@ class SafetensorsTest {
             assertEquals(bigBytes, big.data().byteSize());
             assertEquals(1.0f, big.data().get(Floats.F32_LE, bigBytes - 4));
             assertEquals(0.0f, big.data().get(Floats.F32_LE, 0));
+        }
+    }
+
+    @Test
+    void writerStreamsSegmentsLargerThanOneWriteChunk() throws Exception {
+        // 130 MB crosses the writer's 64 MB write chunks; the bytes must come back in order.
+        long n = 130L << 20;
+        Path f = tmp.resolve("large.safetensors");
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment data = arena.allocate(n, 8);
+            for (long i = 0; i < n / 8; i++) data.set(ValueLayout.JAVA_LONG, 8 * i, i * 0x9E3779B97F4A7C15L);
+            new SafetensorsWriter().add("big", DType.U8, new long[]{n}, data).add("tail", new long[]{1}, new float[]{7})
+                    .write(f);
+            SafetensorsFile s = SafetensorsFile.open(f, arena);
+            assertEquals(-1, MemorySegment.mismatch(data, 0, n, s.tensors().get("big").data(), 0, n));
+            assertArrayEquals(new float[]{7}, Floats.toFloatArray(s.tensors().get("tail")));
         }
     }
 
