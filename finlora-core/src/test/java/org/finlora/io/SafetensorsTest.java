@@ -96,11 +96,16 @@ class SafetensorsTest {
 
     @Test
     void shardedIndexIsFollowed() throws Exception {
-        new SafetensorsWriter().add("x", new long[]{2}, new float[]{1, 2}).write(tmp.resolve("model-00001-of-00002.safetensors"));
+        SafetensorsWriter s1 = new SafetensorsWriter().add("x", new long[]{2}, new float[]{1, 2});
+        s1.write(tmp.resolve("model-00001-of-00002.safetensors"));
         new SafetensorsWriter().add("y", new long[]{1}, new float[]{3}).add("z", new long[]{1}, new float[]{4})
                 .write(tmp.resolve("model-00002-of-00002.safetensors"));
-        Files.writeString(tmp.resolve("model.safetensors.index.json"), "{\"metadata\":{\"total_size\":16},\"weight_map\":{"
-                + "\"x\":\"model-00001-of-00002.safetensors\",\"y\":\"model-00002-of-00002.safetensors\"}}");
+        assertEquals(8, s1.dataBytes());
+        SafetensorsWriter.writeIndex(tmp.resolve("model.safetensors.index.json"), 12,
+                Map.of("y", "model-00002-of-00002.safetensors", "x", "model-00001-of-00002.safetensors"));
+        assertEquals("{\"metadata\":{\"total_size\":12},\"weight_map\":{\"x\":\"model-00001-of-00002.safetensors\","
+                        + "\"y\":\"model-00002-of-00002.safetensors\"}}",
+                Files.readString(tmp.resolve("model.safetensors.index.json")).replaceAll("\\s", ""));
         try (Arena arena = Arena.ofConfined()) {
             Map<String, Tensor> t = SafetensorsFile.openModel(tmp, arena);
             assertEquals(2, t.size(), "only tensors listed in weight_map");
