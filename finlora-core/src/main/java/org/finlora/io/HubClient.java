@@ -70,6 +70,15 @@ public final class HubClient {
 
     HubClient(String endpoint, String token, HfCache cache, boolean offline, long retryDelayMillis) {
         this.endpoint = endpoint.endsWith("/") ? endpoint.substring(0, endpoint.length() - 1) : endpoint;
+        URI u;
+        try {
+            u = new URI(this.endpoint);
+        } catch (java.net.URISyntaxException e) {
+            u = null;
+        }
+        if (u == null || u.getHost() == null || !("http".equals(u.getScheme()) || "https".equals(u.getScheme()))) {
+            throw new FinloraException("HF_ENDPOINT '" + endpoint + "' is not an http(s) URL");
+        }
         this.token = token == null || token.isBlank() ? null : token.trim();
         this.cache = cache;
         this.offline = offline;

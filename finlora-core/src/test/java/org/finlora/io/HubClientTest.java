@@ -321,6 +321,13 @@ class HubClientTest {
     }
 
     @Test
+    void badEndpointIsAUserError() {
+        var e = assertThrows(FinloraException.class, () -> new HubClient("not a url", null, new HfCache(tmp), false));
+        assertTrue(e.getMessage().contains("HF_ENDPOINT"), e.getMessage());
+        assertThrows(FinloraException.class, () -> new HubClient("ftp://x", null, new HfCache(tmp), false));
+    }
+
+    @Test
     void tokenComesFromTheLoginFile() throws Exception {
         Files.writeString(tmp.resolve("token"), "hf_file\n");
         assertEquals("hf_file", HubClient.token(Map.of("HF_HOME", tmp.toString())));
