@@ -430,20 +430,26 @@ public final class HubClient {
             if (errorCode.equals("RepoNotFound") || file == null) throw new FinloraException(repo + ": repo not found on " + endpoint + " (HTTP 404)");
             throw new FinloraException(what + ": not found on " + endpoint + " (HTTP 404)");
         }
+        if (code >= 500) throw new UnreachableException(what + ": HTTP " + code + " from " + url + " (server error; try again later)");
         throw new FinloraException(what + ": HTTP " + code + " from " + url);
     }
 
     private FinloraException notCached(String repo, UnreachableException cause) {
+        if (cause != null && cause.getCause() == null) return cause;   // a server error: its own message says more
         String why = offline ? "HF_HUB_OFFLINE is set" : "cannot reach " + endpoint;
         return new FinloraException(why + " and " + repo + " is not in the HF cache at " + cache.root()
                 + (cause != null && cause.getCause() != null && cause.getCause().getMessage() != null
                 ? " (" + cause.getCause().getClass().getSimpleName() + ")" : ""), cause);
     }
 
-    /** A network failure before any HTTP status (connection refused, DNS, timeout). */
+    /** The Hub is not usable right now: a network failure before any HTTP status, or a 5xx. The cache may still serve. */
     static final class UnreachableException extends FinloraException {
         UnreachableException(String endpoint, IOException cause) {
             super("cannot reach " + endpoint + " (" + cause.getClass().getSimpleName() + ")", cause);
+        }
+
+        UnreachableException(String message) {
+            super(message);
         }
     }
 

@@ -45,6 +45,7 @@ class HubClientTest {
     final List<String> auth = Collections.synchronizedList(new ArrayList<>());
     final List<String> ranges = Collections.synchronizedList(new ArrayList<>());
     String requiredToken;
+    boolean serverError;
     /** Number of CDN GETs still to cut after cutAfter bytes. */
     final AtomicInteger cutsLeft = new AtomicInteger();
     int cutAfter;
@@ -86,6 +87,10 @@ class HubClientTest {
         log.add(method + " " + path);
         auth.add(String.valueOf(ex.getRequestHeaders().getFirst("Authorization")));
         try (ex) {
+            if (serverError) {
+                ex.sendResponseHeaders(503, -1);
+                return;
+            }
             if (requiredToken != null && !path.startsWith("/cdn/")
                     && !("Bearer " + requiredToken).equals(ex.getRequestHeaders().getFirst("Authorization"))) {
                 ex.sendResponseHeaders(401, -1);
@@ -318,6 +323,16 @@ class HubClientTest {
         Path p = client(null).download(RepoType.DATASET, "acme/fin-qa", "main", "data/train.jsonl", HubClient.Progress.NONE);
         assertEquals(tmp.resolve("hub/datasets--acme--fin-qa/snapshots/" + COMMIT + "/data/train.jsonl"), p);
         assertTrue(Files.readString(p).contains("\"target\""));
+    }
+
+    @Test
+    void serverErrorsFallBackToTheCache() throws Exception {
+        HubClient hub = client(null);
+        Path p = hub.download(RepoType.MODEL, REPO, "main", "config.json", HubClient.Progress.NONE);
+        serverError = true;
+        assertEquals(p, hub.download(RepoType.MODEL, REPO, "main", "config.json", HubClient.Progress.NONE));
+        var e = assertThrows(FinloraException.class, () -> hub.download(RepoType.MODEL, REPO, "main", "model.safetensors", HubClient.Progress.NONE));
+        assertTrue(e.getMessage().contains("HTTP 503") && e.getMessage().contains("model.safetensors"), e.getMessage());
     }
 
     @Test
