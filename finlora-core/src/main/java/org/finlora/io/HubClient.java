@@ -211,7 +211,7 @@ public final class HubClient {
                 Files.createDirectories(lockFile.getParent());
                 try (FileChannel lock = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
                      var held = lock.lock()) {
-                    if (!Files.isRegularFile(blob)) fetch(meta, blob, repo, file, progress);
+                    if (!Files.isRegularFile(blob)) fetch(meta, () -> head(url, repo, file), blob, repo, file, progress);
                 } catch (java.nio.channels.OverlappingFileLockException e) {
                     throw new FinloraException(repo + ": " + file + " is already being downloaded by this process");
                 }
@@ -283,7 +283,8 @@ public final class HubClient {
     }
 
     /** GETs the blob into blobs/&lt;etag&gt;.incomplete, resuming after cut connections, then verifies and moves it. */
-    private void fetch(Meta meta, Path blob, String repo, String file, Progress progress) throws IOException {
+    private void fetch(Meta meta, java.util.function.Supplier<Meta> refresh, Path blob, String repo, String file,
+                       Progress progress) throws IOException {
         Files.createDirectories(blob.getParent());
         Path part = blob.resolveSibling(blob.getFileName() + ".incomplete");
         IOException last = null;
@@ -296,6 +297,13 @@ public final class HubClient {
             } catch (IOException e) {
                 last = e;
                 sleep(retryDelayMillis * attempt);
+                // Signed CDN URLs expire: ask the Hub again where the same blob lives.
+                try {
+                    Meta fresh = refresh.get();
+                    if (fresh.etag.equals(meta.etag)) meta = fresh;
+                } catch (FinloraException ignored) {
+                    // keep the old URL; the next attempt reports what is wrong
+                }
             }
         }
         if (last != null) {
@@ -359,6 +367,9 @@ public final class HubClient {
                 throw new IOException("server refused the resume range");
             }
             if (code >= 500) throw new IOException("HTTP " + code + " from the server");
+            if (code >= 400 && !sameHost(URI.create(r.uri().toString()), URI.create(endpoint))) {
+                throw new IOException("HTTP " + code + " from the download host " + r.uri().getHost());
+            }
             checkStatus(code, r.headers().firstValue("X-Error-Code").orElse(""), repo, file, meta.url);
             boolean append = code == 206;
             if (append) {
