@@ -23,6 +23,7 @@ public final class ModelLoader {
     /** As {@link #load(String, Path)}, reporting Hub download progress when the model has to be fetched. */
     public static Checkpoint load(String spec, Path tokenizer, HubClient.Progress progress) {
         if (spec == null || spec.isBlank()) throw new FinloraException("--model: no model given");
+        if (spec.startsWith("synthetic:")) return org.finlora.model.SyntheticModels.create(spec.substring("synthetic:".length()));
         Path p = Path.of(spec);
         if (spec.endsWith(".bin")) {
             if (!Files.exists(p)) throw new FinloraException(spec + ": file not found");
