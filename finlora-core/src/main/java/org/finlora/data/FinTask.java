@@ -42,6 +42,9 @@ public final class FinTask {
     public record HfSource(String repo, String config, String split, String file, String note) {
     }
 
+    /** Placeholders in prompt formats; declared before ALL, which uses it. */
+    private static final Pattern PLACEHOLDER = Pattern.compile("<[a-z]+>");
+
     private static final String SENTIMENT3 = "{negative/neutral/positive}";
     private static final String NEWS = "What is the sentiment of this news? Please choose an answer from " + SENTIMENT3 + ".";
     private static final String TWEET = "What is the sentiment of this tweet? Please choose an answer from " + SENTIMENT3 + ".";
@@ -304,8 +307,6 @@ public final class FinTask {
     public String toString() {
         return name;
     }
-
-    private static final Pattern PLACEHOLDER = Pattern.compile("<[a-z]+>");
 
     private static String instr(String instruction) {
         return instructionPrompt(instruction, "<input>");
