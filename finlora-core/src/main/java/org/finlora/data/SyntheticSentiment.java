@@ -40,6 +40,8 @@ public final class SyntheticSentiment {
     private static final String[] BAD_METRICS = {
             "operating costs", "net debt", "loan losses", "production costs", "customer churn", "raw material costs",
             "warranty expenses", "inventory write-downs", "financing costs"};
+    /** Metrics that are amounts of money (for "was flat at EUR 12.3 mn"). */
+    private static final String[] AMOUNT_METRICS = {"net sales", "quarterly revenue", "order intake", "net profit", "operating profit"};
     private static final String[] UP = {"rose", "climbed", "increased", "jumped", "grew", "surged"};
     private static final String[] DOWN = {"fell", "declined", "dropped", "slipped", "shrank", "tumbled"};
     private static final String[] PERIODS = {
@@ -109,7 +111,7 @@ public final class SyntheticSentiment {
         String company = pick(COMPANIES, rnd);
         if (label == 1) {
             if (rnd.nextInt(4) == 0) {
-                return company + " said " + pick(GOOD_METRICS, rnd) + " was flat " + pick(PERIODS, rnd) + " at "
+                return company + " said " + pick(AMOUNT_METRICS, rnd) + " was flat " + pick(PERIODS, rnd) + " at "
                         + amount(rnd) + " .";
             }
             return company + " " + fill(pick(NEUTRAL_EVENTS, rnd), rnd) + " .";
