@@ -194,6 +194,43 @@ public final class FinTask {
         throw new FinloraException("unknown task '" + name + "' (known tasks: " + String.join(", ", names()) + ")");
     }
 
+    /**
+     * The task of a data file given without --task: the task whose name or alias starts the file
+     * name ("fpb_dev.jsonl" → fpb; the longest such name wins), else the first task (in {@link
+     * #all()} order) whose prompt format every row matches; otherwise an error asking for --task.
+     */
+    public static FinTask infer(Path file, List<Example> rows) {
+        String base = file.getFileName().toString().toLowerCase(Locale.ROOT).replace('-', '_');
+        FinTask best = null;
+        int bestLen = -1;
+        for (FinTask t : ALL) {
+            List<String> keys = new ArrayList<>(t.aliases);
+            keys.add(t.name);
+            for (String k : keys) {
+                if (k.length() > bestLen && base.startsWith(k) && base.length() > k.length()
+                        && "_.".indexOf(base.charAt(k.length())) >= 0) {
+                    best = t;
+                    bestLen = k.length();
+                }
+            }
+        }
+        if (best != null) return best;
+        if (!rows.isEmpty()) {
+            for (FinTask t : ALL) {
+                boolean all = true;
+                for (Example e : rows) {
+                    if (!t.matchesFormat(e.context())) {
+                        all = false;
+                        break;
+                    }
+                }
+                if (all) return t;
+            }
+        }
+        throw new FinloraException(file + ": cannot tell which task this data is for; pass --task (known tasks: "
+                + String.join(", ", names()) + ")");
+    }
+
     public static List<String> names() {
         List<String> out = new ArrayList<>();
         for (FinTask t : ALL) out.add(t.name);
@@ -317,7 +354,7 @@ public final class FinTask {
         Matcher m = PLACEHOLDER.matcher(format);
         int last = 0;
         while (m.find()) {
-            re.append(Pattern.quote(format.substring(last, m.start()))).append("(.*)");
+            re.append(Pattern.quote(format.substring(last, m.start()))).append("(.*?)");
             last = m.end();
         }
         re.append(Pattern.quote(format.substring(last)));

@@ -65,7 +65,7 @@ class FinTaskTest {
             for (Path p : paths) {
                 if (!Files.exists(p)) continue;
                 files++;
-                for (Example e : JsonlReader.read(p)) {
+                for (Example e : JsonlReader.read(p, 3000)) {
                     assertTrue(t.matchesFormat(e.context()), e.origin() + " does not match task " + t.name());
                     if (!t.labels().isEmpty()) assertTrue(t.labels().contains(e.target()), e.origin() + ": " + e.target());
                 }
@@ -106,5 +106,18 @@ class FinTaskTest {
     void noDefaultFileIsAClearError() {
         var e = assertThrows(FinloraException.class, () -> FinTask.byName("finer").devPath(Path.of("d")));
         assertTrue(e.getMessage().contains("pass --data FILE"));
+    }
+
+    @Test
+    void inferTaskFromFileNameOrFormat() {
+        assertEquals("fpb", FinTask.infer(Path.of("x/fpb_dev.jsonl"), List.of()).name());
+        assertEquals("xbrl_formula_calc", FinTask.infer(Path.of("xbrl_formula_calc_extract_test.jsonl"), List.of()).name());
+        assertEquals("xbrl_formula", FinTask.infer(Path.of("xbrl_formula_extract_test.jsonl"), List.of()).name());
+        assertEquals("finer", FinTask.infer(Path.of("finer_test_batched.jsonl"), List.of()).name());
+        assertEquals("nwgi", FinTask.infer(Path.of("mine.jsonl"), List.of(new Example(FinTask.byName("nwgi").prompt("a"), "neutral"))).name());
+        // fpb/fiqa/tfns share prompts: by format alone the first that fits wins (they are scored the same way)
+        assertEquals("fiqa", FinTask.infer(Path.of("mine.jsonl"), List.of(new Example(FinTask.byName("tfns").prompt("a"), "neutral"))).name());
+        var e = assertThrows(FinloraException.class, () -> FinTask.infer(Path.of("mine.jsonl"), List.of(new Example("hello", "x"))));
+        assertTrue(e.getMessage().startsWith("mine.jsonl: cannot tell which task this data is for; pass --task (known tasks: fpb,"));
     }
 }
