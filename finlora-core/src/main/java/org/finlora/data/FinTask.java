@@ -340,6 +340,14 @@ public final class FinTask {
         return "Instruction: " + instruction + "\nInput: " + input + "\nAnswer: ";
     }
 
+    /**
+     * FinLoRA's format_example for FinGPT-style rows (instruction, input, output): "Instruction:
+     * I\n", then "Input: X\n" only when the input is non-empty, then "Answer: ".
+     */
+    public static String formatExample(String instruction, String input) {
+        return "Instruction: " + instruction + "\n" + (input == null || input.isEmpty() ? "" : "Input: " + input + "\n") + "Answer: ";
+    }
+
     @Override
     public String toString() {
         return name;

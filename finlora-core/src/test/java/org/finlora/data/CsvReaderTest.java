@@ -48,4 +48,14 @@ class CsvReaderTest {
         e = assertThrows(FinloraException.class, () -> CsvReader.read(f, 0));
         assertEquals(f + ":3: expected 2 columns, found 1", e.getMessage());
     }
+
+    @Test
+    void finGptColumnsAreFormattedLikeFinLora() throws Exception {
+        Path f = tmp.resolve("g.csv");
+        Files.writeString(f, "input,output,instruction\nGold slips,No,Does the news headline talk about price going up? Please choose an answer from {Yes/No}.\n");
+        Example e = CsvReader.read(f, 0).getFirst();
+        assertTrue(FinTask.byName("headline").matchesFormat(e.context()), e.context());
+        assertEquals("Instruction: Does the news headline talk about price going up? Please choose an answer from {Yes/No}.\nInput: Gold slips\nAnswer: ", e.context());
+        assertEquals("No", e.target());
+    }
 }

@@ -74,4 +74,17 @@ class JsonlReaderTest {
         assertEquals("neutral", back.getFirst().target());
         assertEquals("v", back.getFirst().fields().get("k"));
     }
+
+    /** FinGPT rows (instruction/input/output) become FinLoRA contexts exactly as format_example builds them. */
+    @Test
+    void finGptRowsAreFormattedLikeFinLora() throws Exception {
+        Path f = tmp.resolve("g.jsonl");
+        Files.writeString(f, "{\"instruction\":\"What is the sentiment of this news? Please choose an answer from {negative/neutral/positive}.\","
+                + "\"input\":\"Sales rose .\",\"output\":\"positive\",\"id\":1}\n{\"instruction\":\"Q?\",\"input\":\"\",\"output\":\"Yes\"}\n");
+        List<Example> rows = JsonlReader.read(f);
+        assertEquals(FinTask.byName("fpb").prompt("Sales rose ."), rows.get(0).context());
+        assertEquals("positive", rows.get(0).target());
+        assertEquals(java.util.Map.of("id", "1"), rows.get(0).fields());
+        assertEquals("Instruction: Q?\nAnswer: ", rows.get(1).context());
+    }
 }

@@ -68,4 +68,24 @@ class ParquetReaderTest {
         var e = assertThrows(FinloraException.class, () -> ParquetReader.read(f, 0));
         assertTrue(e.getMessage().startsWith(f + ": cannot read Parquet"), e.getMessage());
     }
+
+    @Test
+    void finGptColumnsAreFormattedLikeFinLora() throws Exception {
+        MessageType schema = Types.buildMessage()
+                .required(PrimitiveType.PrimitiveTypeName.BINARY).as(LogicalTypeAnnotation.stringType()).named("input")
+                .required(PrimitiveType.PrimitiveTypeName.BINARY).as(LogicalTypeAnnotation.stringType()).named("output")
+                .required(PrimitiveType.PrimitiveTypeName.BINARY).as(LogicalTypeAnnotation.stringType()).named("instruction")
+                .named("row");
+        Path f = tmp.resolve("g.parquet");
+        try (ParquetWriter<String[]> w = ParquetWriter.writeFile(schema, f.toFile(), (r, vw) -> {
+            vw.write("input", r[0]);
+            vw.write("output", r[1]);
+            vw.write("instruction", r[2]);
+        })) {
+            w.write(new String[]{"$X up", "positive", "What is the sentiment of this tweet? Please choose an answer from {negative/neutral/positive}."});
+        }
+        Example e = ParquetReader.read(f, 0).getFirst();
+        assertEquals(FinTask.byName("tfns").prompt("$X up"), e.context());
+        assertEquals("positive", e.target());
+    }
 }
