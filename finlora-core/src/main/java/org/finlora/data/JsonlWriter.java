@@ -3,16 +3,10 @@ package org.finlora.data;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.finlora.FinloraException;
+import org.finlora.eval.AtomicFiles;
 
-import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 
 /** Writes examples as FinLoRA JSONL ({"context": ..., "target": ...} plus extra fields), atomically. */
@@ -35,33 +29,11 @@ public final class JsonlWriter {
     }
 
     public static void write(Path file, List<Example> examples) {
-        Path dir = file.toAbsolutePath().getParent();
-        Path tmp = null;
-        try {
-            Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
-            try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
-                for (Example e : examples) {
-                    w.write(line(e));
-                    w.write('\n');
-                }
+        AtomicFiles.write(file, w -> {
+            for (Example e : examples) {
+                w.write(line(e));
+                w.write('\n');
             }
-            try {
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-            }
-            tmp = null;
-        } catch (IOException e) {
-            throw new FinloraException(file + ": cannot write (" + e.getMessage() + ")", e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // best effort
-                }
-            }
-        }
+        });
     }
 }
