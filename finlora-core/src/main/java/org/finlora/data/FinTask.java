@@ -258,7 +258,11 @@ public final class FinTask {
         return labels;
     }
 
-    /** FinLoRA's max_new_tokens for this task (test/test_dataset.py; its default is 30). */
+    /**
+     * FinLoRA's max_new_tokens for this task (test/test_dataset.py at commit 9f32953; its default
+     * is 30). That version gives "formula" (financial math) 50 and xbrl_formula(_calc)_extract 30;
+     * an older version gave xbrl_tags_extract 10 (now 20).
+     */
     public int maxNewTokens() {
         return maxNewTokens;
     }
