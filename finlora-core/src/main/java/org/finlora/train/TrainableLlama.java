@@ -65,6 +65,7 @@ public final class TrainableLlama {
     private long seed;
     private long microStep;
     private long currentSeed;
+    private boolean fixedMasks;
     // the batch of the last forward
     private int curB, curT;
     private int[] curLengths;
@@ -129,6 +130,14 @@ public final class TrainableLlama {
         recomputeOut = checkpointing ? new float[N * c.dim()] : null;
     }
 
+    /**
+     * When true, every forward reuses the same dropout masks (for finite-difference checks);
+     * normally each forward draws fresh masks.
+     */
+    public void setFixedDropoutMasks(boolean fixed) {
+        this.fixedMasks = fixed;
+    }
+
     /** Dropout on (training) or off (evaluation). */
     public void setTraining(boolean training) {
         this.training = training;
@@ -170,7 +179,7 @@ public final class TrainableLlama {
         curB = B;
         curT = T;
         curLengths = lengths.clone();
-        currentSeed = mix(seed + microStep++);
+        currentSeed = mix(seed + (fixedMasks ? microStep : microStep++));
         if (denom <= 0) denom = Math.max(1, CrossEntropy.countTargets(labels, B, T));
         EmbeddingLayer.forward(blockInputs[0], tokens, weights.tokenEmbedding, N);
         for (int l = 0; l < c.nLayers(); l++) {
