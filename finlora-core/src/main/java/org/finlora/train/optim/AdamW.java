@@ -12,10 +12,11 @@ import java.util.List;
 public final class AdamW implements Optimizer {
     private final List<float[]> params;
     private final float[][] m, v;
-    private final float beta1, beta2, eps, weightDecay;
+    // hyper-parameters are Python floats (double) in torch; they enter f32 kernels after the double math
+    private final double beta1, beta2, eps, weightDecay;
     private long t;
 
-    public AdamW(List<float[]> params, float beta1, float beta2, float eps, float weightDecay) {
+    public AdamW(List<float[]> params, double beta1, double beta2, double eps, double weightDecay) {
         this.params = List.copyOf(params);
         this.beta1 = beta1;
         this.beta2 = beta2;
@@ -31,26 +32,27 @@ public final class AdamW implements Optimizer {
 
     /** HF Trainer defaults: betas (0.9, 0.999), eps 1e-8, weight decay 0. */
     public static AdamW hfDefaults(List<float[]> params) {
-        return new AdamW(params, 0.9f, 0.999f, 1e-8f, 0f);
+        return new AdamW(params, 0.9, 0.999, 1e-8, 0.0);
     }
 
     @Override
-    public void step(List<float[]> grads, float lr) {
+    public void step(List<float[]> grads, double lr) {
         Checks.sameShapes(params, grads);
         t++;
         double bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
         float stepSize = (float) (lr / bc1);
         float bc2Sqrt = (float) Math.sqrt(bc2);
-        float decay = 1f - lr * weightDecay;
+        float decay = (float) (1 - lr * weightDecay);
+        float b1 = (float) (1 - beta1), b2 = (float) beta2, oneMinusB2 = (float) (1 - beta2), epsF = (float) eps;
         for (int i = 0; i < params.size(); i++) {
             float[] p = params.get(i), g = grads.get(i), mi = m[i], vi = v[i];
             Parallel.forRange(p.length, 4096, (j0, j1) -> {
                 for (int j = j0; j < j1; j++) {
-                    if (weightDecay != 0f) p[j] *= decay;
+                    if (weightDecay != 0) p[j] *= decay;
                     float gj = g[j];
-                    mi[j] += (1f - beta1) * (gj - mi[j]);
-                    vi[j] = vi[j] * beta2 + (1f - beta2) * gj * gj;
-                    float denom = (float) Math.sqrt(vi[j]) / bc2Sqrt + eps;
+                    mi[j] += b1 * (gj - mi[j]);
+                    vi[j] = vi[j] * b2 + oneMinusB2 * gj * gj;
+                    float denom = (float) Math.sqrt(vi[j]) / bc2Sqrt + epsF;
                     p[j] -= stepSize * (mi[j] / denom);
                 }
             });

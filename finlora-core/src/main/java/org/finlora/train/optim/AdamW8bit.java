@@ -58,7 +58,8 @@ public final class AdamW8bit implements Optimizer {
     }
 
     @Override
-    public void step(List<float[]> grads, float lr) {
+    public void step(List<float[]> grads, double lrD) {
+        float lr = (float) lrD;   // bnb passes lr to its kernel as a float
         Checks.sameShapes(params, grads);
         t++;
         float c1 = 1f - (float) Math.pow(beta1, t);

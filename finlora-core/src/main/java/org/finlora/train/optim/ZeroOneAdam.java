@@ -21,14 +21,14 @@ import java.util.List;
 public final class ZeroOneAdam implements Optimizer {
     private final List<float[]> params;
     private final float[][] m, v, u;
-    private final float beta1, beta2, eps, weightDecay;
+    private final double beta1, beta2, eps, weightDecay;
     private final int varFreezeStep, varUpdateScaler, localStepScaler, localStepClipper;
     private boolean initialized, frozen;
     private long step;
     private long varInterval = 1, varCounter, localStepInterval = 1, localStepCounter;
     private double lrs;
 
-    public ZeroOneAdam(List<float[]> params, float beta1, float beta2, float eps, float weightDecay,
+    public ZeroOneAdam(List<float[]> params, double beta1, double beta2, double eps, double weightDecay,
                        int varFreezeStep, int varUpdateScaler, int localStepScaler, int localStepClipper) {
         this.params = List.copyOf(params);
         this.beta1 = beta1;
@@ -52,12 +52,12 @@ public final class ZeroOneAdam implements Optimizer {
     }
 
     /** FinLoRA's legacy DeepSpeed config: var_freeze_step 1000, var_update_scaler 16, local_step_scaler 1000, clipper 16. */
-    public static ZeroOneAdam finlora(List<float[]> params, float weightDecay) {
-        return new ZeroOneAdam(params, 0.9f, 0.999f, 1e-8f, weightDecay, 1000, 16, 1000, 16);
+    public static ZeroOneAdam finlora(List<float[]> params, double weightDecay) {
+        return new ZeroOneAdam(params, 0.9, 0.999, 1e-8, weightDecay, 1000, 16, 1000, 16);
     }
 
     @Override
-    public void step(List<float[]> grads, float lr) {
+    public void step(List<float[]> grads, double lr) {
         Checks.sameShapes(params, grads);
         step++;
         if (!initialized) {
@@ -68,21 +68,24 @@ public final class ZeroOneAdam implements Optimizer {
         boolean sync = frozen && step % localStepInterval == 0;
         if (frozen) lrs += lr;
         float lrsF = (float) lrs;
+        // torch: mul_(β) casts β to f32; the (1-β) and -lr factors are computed in double first
+        float b1 = (float) beta1, b2 = (float) beta2, c1 = (float) (1 - beta1), c2 = (float) (1 - beta2);
+        float epsF = (float) eps, wdF = (float) weightDecay, negLr = (float) -lr;
         for (int i = 0; i < params.size(); i++) {
             float[] p = params.get(i), g = grads.get(i), mi = m[i], vi = v[i], ui = u[i];
             for (int j = 0; j < p.length; j++) {
                 if (varStep) {
-                    vi[j] = vi[j] * beta2 + (1f - beta2) * g[j] * g[j];
-                    mi[j] = mi[j] * beta1 + (1f - beta1) * g[j];
+                    vi[j] = vi[j] * b2 + c2 * g[j] * g[j];
+                    mi[j] = mi[j] * b1 + c1 * g[j];
                 } else if (frozen) {
-                    mi[j] = mi[j] * beta1 + (1f - beta1) * g[j];
+                    mi[j] = mi[j] * b1 + c1 * g[j];
                 }
-                float upd = mi[j] / ((float) Math.sqrt(vi[j]) + eps);
-                if (weightDecay > 0f) upd += weightDecay * p[j];
-                p[j] += -lr * upd;
-                if (frozen) ui[j] += -lr * upd;
+                float upd = mi[j] / ((float) Math.sqrt(vi[j]) + epsF);
+                if (weightDecay > 0) upd += wdF * p[j];
+                p[j] += negLr * upd;
+                if (frozen) ui[j] += negLr * upd;
                 if (sync) {
-                    float denom = (float) Math.sqrt(vi[j]) + eps;
+                    float denom = (float) Math.sqrt(vi[j]) + epsF;
                     p[j] += -ui[j];
                     ui[j] *= denom;
                     mi[j] = -(ui[j] / lrsF);
