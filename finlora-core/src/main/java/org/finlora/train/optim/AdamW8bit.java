@@ -1,6 +1,7 @@
 package org.finlora.train.optim;
 
 import org.finlora.kernel.Parallel;
+import org.finlora.quant.DynamicMap;
 
 import java.util.List;
 
@@ -16,6 +17,8 @@ import java.util.List;
 public final class AdamW8bit implements Optimizer {
     public static final int BLOCK = 256;
     public static final int MIN_8BIT_SIZE = 4096;
+
+    private static final float[] SIGNED = DynamicMap.signed(), UNSIGNED = DynamicMap.unsigned();
 
     private final List<float[]> params;
     private final float beta1, beta2, eps, weightDecay;
@@ -95,8 +98,8 @@ public final class AdamW8bit implements Optimizer {
                     int s = b * BLOCK, e = Math.min(p.length, s + BLOCK);
                     float newMaxM = 0f, newMaxV = 0f;
                     for (int j = s; j < e; j++) {
-                        float mj = DynamicMap8bit.SIGNED[mc[j] & 0xFF] * ma[b];
-                        float vj = DynamicMap8bit.UNSIGNED[vc[j] & 0xFF] * va[b];
+                        float mj = SIGNED[mc[j] & 0xFF] * ma[b];
+                        float vj = UNSIGNED[vc[j] & 0xFF] * va[b];
                         float gj = g[j];
                         boolean ok = Float.isFinite(gj);
                         if (ok) {
@@ -130,9 +133,9 @@ public final class AdamW8bit implements Optimizer {
 
     static int quantizeSigned(float x, float absmax) {
         if (absmax == 0f) return 127;   // the code of 0.0 (the state is 0 for any code then)
-        int c = DynamicMap8bit.nearest(DynamicMap8bit.SIGNED, x / absmax);
+        int c = DynamicMap.nearest(SIGNED, x / absmax);
         // keep m's sign through quantization, as bnb's kernel does
-        float q = DynamicMap8bit.SIGNED[c];
+        float q = SIGNED[c];
         boolean qNeg = Float.floatToRawIntBits(q) < 0, xNeg = Float.floatToRawIntBits(x) < 0;
         if (qNeg != xNeg) c += x > 0f ? 1 : -1;
         return Math.max(0, Math.min(255, c));
@@ -140,14 +143,14 @@ public final class AdamW8bit implements Optimizer {
 
     static int quantizeUnsigned(float x, float absmax) {
         if (absmax == 0f) return 0;
-        return DynamicMap8bit.nearest(DynamicMap8bit.UNSIGNED, x / absmax);
+        return DynamicMap.nearest(UNSIGNED, x / absmax);
     }
 
     /** Dequantized first moment of tensor i (for tests and checkpoints). */
     public float[] exp_avg(int i) {
         if (m32[i] != null) return m32[i].clone();
         float[] out = new float[mq[i].length];
-        for (int j = 0; j < out.length; j++) out[j] = DynamicMap8bit.SIGNED[mq[i][j] & 0xFF] * mAbsmax[i][j / BLOCK];
+        for (int j = 0; j < out.length; j++) out[j] = SIGNED[mq[i][j] & 0xFF] * mAbsmax[i][j / BLOCK];
         return out;
     }
 
@@ -155,7 +158,7 @@ public final class AdamW8bit implements Optimizer {
     public float[] exp_avg_sq(int i) {
         if (v32[i] != null) return v32[i].clone();
         float[] out = new float[vq[i].length];
-        for (int j = 0; j < out.length; j++) out[j] = DynamicMap8bit.UNSIGNED[vq[i][j] & 0xFF] * vAbsmax[i][j / BLOCK];
+        for (int j = 0; j < out.length; j++) out[j] = UNSIGNED[vq[i][j] & 0xFF] * vAbsmax[i][j / BLOCK];
         return out;
     }
 
