@@ -54,6 +54,9 @@ public final class PeftAdapterIO {
                 if (a == null) continue;
                 w.add(LoraAdapter.peftName(l, m, "lora_A"), new long[]{r, adapter.inFeatures(m)}, a);
                 w.add(LoraAdapter.peftName(l, m, "lora_B"), new long[]{adapter.outFeatures(m), r}, adapter.b(l, m));
+                if (adapter.magnitude(l, m) != null) {
+                    w.add(LoraAdapter.magnitudeName(l, m), new long[]{adapter.outFeatures(m)}, adapter.magnitude(l, m));
+                }
             }
         }
         w.write(dir.resolve(WEIGHTS_FILE));
@@ -164,7 +167,6 @@ public final class PeftAdapterIO {
     /** Reads an adapter folder for a model, checking every tensor's name and shape. */
     public static LoraAdapter load(Path dir, LlamaConfig model) {
         LoraConfig config = readConfig(dir);
-        if (config.useDora()) throw new FinloraException(dir.resolve(CONFIG_FILE) + ": use_dora=true adapters are not supported yet");
         LoraAdapter adapter = LoraAdapter.zeros(config, model);
         Path file = dir.resolve(WEIGHTS_FILE);
         if (!Files.isRegularFile(file)) throw new FinloraException(file + ": adapter weights file not found");
@@ -178,6 +180,9 @@ public final class PeftAdapterIO {
                     if (adapter.a(l, m) == null) continue;
                     fill(file, tensors, LoraAdapter.peftName(l, m, "lora_A"), new long[]{r, adapter.inFeatures(m)}, adapter.a(l, m), used);
                     fill(file, tensors, LoraAdapter.peftName(l, m, "lora_B"), new long[]{adapter.outFeatures(m), r}, adapter.b(l, m), used);
+                    if (config.useDora()) {
+                        fill(file, tensors, LoraAdapter.magnitudeName(l, m), new long[]{adapter.outFeatures(m)}, adapter.magnitude(l, m), used);
+                    }
                 }
             }
             for (String name : tensors.keySet()) {
