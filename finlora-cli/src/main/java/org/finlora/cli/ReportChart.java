@@ -29,6 +29,9 @@ import java.util.Set;
  */
 final class ReportChart {
     static final int WIDTH = 1000, CHART_HEIGHT = 420;
+    /** Bar colours per model, cycled (the palette of eval.Report's HTML charts). */
+    static final Color[] COLORS = {new Color(0x4477AA), new Color(0xEE6677), new Color(0x228833), new Color(0xCCBB44),
+            new Color(0x66CCEE), new Color(0xAA3377), new Color(0xBBBBBB), new Color(0x000000)};
 
     private ReportChart() {
     }
@@ -61,6 +64,7 @@ final class ReportChart {
         chart.getStyler().setYAxisMin(0.0);
         chart.getStyler().setYAxisMax(f1 ? 1.0 : 100.0);
         chart.getStyler().setLabelsVisible(false);
+        chart.getStyler().setSeriesColors(COLORS);
         if (t.columns().size() > 4) chart.getStyler().setXAxisLabelRotation(30);
         for (var e : t.byModel().entrySet()) {
             List<Double> values = new ArrayList<>();
