@@ -12,8 +12,9 @@ import java.util.Set;
 /**
  * Greedy generation for many prompts at once, FinLoRA's eval convention: each prompt is BOS (when
  * the tokenizer adds one) + the raw context, no chat template; only the continuation is decoded,
- * special tokens skipped. Prompts are prefilled together (ragged rows packed up to
- * {@link #PREFILL_ROWS} per forward), then every unfinished sequence advances one token per
+ * special tokens skipped. The prefix common to all prompts of a batch (a task's instruction) is run
+ * once and its keys/values copied; the rest of the prompts are prefilled together (ragged rows packed
+ * up to {@link #PREFILL_ROWS} per forward); then every unfinished sequence advances one token per
  * {@link LlamaModel#forwardBatch} step, so each weight matrix is streamed once per step for the whole
  * batch. A sequence stops at a stop id, after maxNewTokens, or when its context is full — the same
  * rules as {@link Generator}, whose greedy output it reproduces.
@@ -21,13 +22,18 @@ import java.util.Set;
 public final class BatchGenerator implements TextGenerator {
     /** Prompt rows (summed over sequences) per prefill forward; bounds activation memory. */
     static final int PREFILL_ROWS = 512;
+    /** A common prompt prefix shorter than this is not worth a separate forward. */
+    static final int MIN_SHARED_PREFIX = 4;
 
     private final LlamaModel model;
     private final Tokenizer tokenizer;
     private final Set<Integer> stopIds;
 
-    /** Totals over every call: time and tokens of prefill and decode, prompts cut to fit the context. */
-    public long prefillNanos, decodeNanos, prefillTokens, decodeTokens;
+    /**
+     * Totals over every call: time and tokens run in prefill and decode, prompt tokens not run because
+     * their keys/values were copied from an identical prefix, prompts cut to fit the context.
+     */
+    public long prefillNanos, decodeNanos, prefillTokens, decodeTokens, sharedPrefixTokens;
     public int truncatedPrompts;
 
     public BatchGenerator(LlamaModel model, Tokenizer tokenizer) {
@@ -142,6 +148,24 @@ public final class BatchGenerator implements TextGenerator {
     private void prefill(int[][] prompts, KvCache[] caches, float[] logits, int vocab) {
         int B = prompts.length;
         int[] done = new int[B];
+        int shared = sharedPrefix(prompts);
+        if (shared >= MIN_SHARED_PREFIX) {
+            // FinLoRA prompts of a task start with the same instruction: run it once, copy its keys/values.
+            for (int p = 0; p < shared; p += PREFILL_ROWS) {
+                int n = Math.min(PREFILL_ROWS, shared - p);
+                model.forwardBatch(new KvCache[]{caches[0]}, new int[][]{prompts[0]}, new int[]{p}, new int[]{n}, new int[]{p});
+            }
+            int n = shared * model.config.kvDim();
+            for (int b = 1; b < B; b++) {
+                for (int l = 0; l < model.config.nLayers(); l++) {
+                    System.arraycopy(caches[0].keys[l], 0, caches[b].keys[l], 0, n);
+                    System.arraycopy(caches[0].values[l], 0, caches[b].values[l], 0, n);
+                }
+            }
+            Arrays.fill(done, shared);
+            prefillTokens += shared;
+            sharedPrefixTokens += (long) shared * (B - 1);
+        }
         int first = 0;   // sequences before this one are fully prefilled
         while (first < B) {
             List<Integer> members = new ArrayList<>();
@@ -175,6 +199,23 @@ public final class BatchGenerator implements TextGenerator {
             }
             while (first < B && done[first] == prompts[first].length) first++;
         }
+    }
+
+    /**
+     * Tokens at the start of every prompt that are the same in all of them, leaving each prompt at
+     * least one token of its own (its last row gives its first logits); 0 for a single prompt.
+     */
+    static int sharedPrefix(int[][] prompts) {
+        if (prompts.length < 2) return 0;
+        int n = Integer.MAX_VALUE;
+        for (int[] p : prompts) n = Math.min(n, p.length - 1);
+        int[] first = prompts[0];
+        for (int b = 1; b < prompts.length && n > 0; b++) {
+            int k = 0;
+            while (k < n && prompts[b][k] == first[k]) k++;
+            n = k;
+        }
+        return Math.max(0, n);
     }
 
     private static int[][] trimmed(int[][] out, int[] produced) {

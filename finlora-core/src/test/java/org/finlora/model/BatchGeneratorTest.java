@@ -128,6 +128,7 @@ class BatchGeneratorTest {
         int[][] got = g.generateIds(prompts, maxNew);
         for (int i = 0; i < prompts.length; i++) assertArrayEquals(ref[i], got[i], "prompt " + i + " (" + lens[i] + " tokens)");
         assertEquals(Arrays.stream(lens).sum(), g.prefillTokens);
+        assertEquals(0, g.sharedPrefixTokens, "the BOS-only prompt leaves no prefix to share");
         // batches of other sizes and orders give the same tokens
         for (int bs : new int[]{1, 3}) {
             for (int s = 0; s < prompts.length; s += bs) {
@@ -136,6 +137,32 @@ class BatchGeneratorTest {
                 for (int i = 0; i < part.length; i++) assertArrayEquals(ref[s + i], r[i], "batch size " + bs + ", prompt " + (s + i));
             }
         }
+    }
+
+    @Test
+    void sharedInstructionPrefixIsRunOnceAndGivesTheSameTokens() {
+        List<String> all = prompts(5);
+        List<String> fpb = all.subList(4, all.size());   // FinLoRA FPB contexts: same instruction, different sentences
+        int[][] prompts = encode(fpb);
+        int shared = BatchGenerator.sharedPrefix(prompts);
+        assertTrue(shared > 40, "FPB prompts share their instruction: " + shared + " tokens");
+        int maxNew = 16;
+        int[][] ref = oneAtATime(model, prompts, maxNew);
+        BatchGenerator g = new BatchGenerator(model, tok);
+        int[][] got = g.generateIds(prompts, maxNew);
+        for (int i = 0; i < prompts.length; i++) assertArrayEquals(ref[i], got[i], "prompt " + i);
+        int total = Arrays.stream(prompts).mapToInt(p -> p.length).sum();
+        assertEquals((long) shared * (prompts.length - 1), g.sharedPrefixTokens);
+        assertEquals(total - g.sharedPrefixTokens, g.prefillTokens);
+    }
+
+    @Test
+    void sharedPrefixLeavesEveryPromptALastToken() {
+        assertEquals(0, BatchGenerator.sharedPrefix(new int[][]{{1, 2, 3}}));
+        assertEquals(2, BatchGenerator.sharedPrefix(new int[][]{{1, 2, 3, 4}, {1, 2, 5}, {1, 2, 3, 9}}));
+        assertEquals(2, BatchGenerator.sharedPrefix(new int[][]{{1, 2, 3}, {1, 2, 3}}), "identical prompts keep one token each");
+        assertEquals(0, BatchGenerator.sharedPrefix(new int[][]{{1}, {1, 2}}));
+        assertEquals(0, BatchGenerator.sharedPrefix(new int[][]{{7, 2}, {1, 2}}));
     }
 
     @Test
