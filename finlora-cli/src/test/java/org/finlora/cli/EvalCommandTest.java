@@ -190,6 +190,12 @@ class EvalCommandTest {
         GenerateCommandTest.Run none = run("eval", "--model", stories().toString());
         assertEquals(1, none.code());
         assertTrue(none.err().startsWith("error: pass --data FILE"), none.err());
+        GenerateCommandTest.Run two = run("eval", "--model", stories().toString(), "--data", fpbDev().toString(), "--tasks", "fpb,nwgi");
+        assertEquals(1, two.code());
+        assertTrue(two.err().startsWith("error: --data reads one file for one task"), two.err());
+        GenerateCommandTest.Run noBase = run("eval", "--model", stories().toString(), "--task", "fpb", "--no-base");
+        assertEquals(1, noBase.code());
+        assertTrue(noBase.err().startsWith("error: --no-base needs at least one --adapter"), noBase.err());
     }
 
     @Test
