@@ -1,5 +1,6 @@
 package org.finlora.io;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import org.finlora.model.LlamaConfig;
 import org.finlora.model.LlamaModel;
 import org.finlora.tensor.Tensor;
@@ -7,7 +8,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -60,6 +64,34 @@ class GgufConversionTest {
         return f;
     }
 
+    /** tokenizer.ggml.* as llama.cpp's converter writes them for a byte-level BPE (Llama 3) tokenizer.json. */
+    static void putTokenizer(GgufWriter w) throws Exception {
+        JsonNode tj = SafetensorsFile.JSON.readTree(Files.readString(fixture().resolve("tokenizer.json")));
+        JsonNode vocab = tj.get("model").get("vocab");
+        int n = vocab.size() + tj.get("added_tokens").size();
+        String[] tokens = new String[n];
+        long[] types = new long[n];
+        vocab.fields().forEachRemaining(e -> {
+            tokens[e.getValue().intValue()] = e.getKey();
+            types[e.getValue().intValue()] = 1;
+        });
+        for (JsonNode a : tj.get("added_tokens")) {
+            tokens[a.get("id").intValue()] = a.get("content").textValue();
+            types[a.get("id").intValue()] = a.get("special").asBoolean() ? 3 : 4;
+        }
+        List<String> merges = new ArrayList<>();
+        for (JsonNode m : tj.get("model").get("merges")) {
+            merges.add(m.isArray() ? m.get(0).textValue() + " " + m.get(1).textValue() : m.textValue());
+        }
+        List<Long> typeList = new ArrayList<>();
+        for (long t : types) typeList.add(t);
+        w.putString("tokenizer.ggml.model", "gpt2").putString("tokenizer.ggml.pre", "llama-bpe")
+                .putArray("tokenizer.ggml.tokens", GgufValueType.STRING, List.of(tokens))
+                .putArray("tokenizer.ggml.token_type", GgufValueType.INT32, typeList)
+                .putArray("tokenizer.ggml.merges", GgufValueType.STRING, merges)
+                .putU32("tokenizer.ggml.bos_token_id", 297).putU32("tokenizer.ggml.eos_token_id", 298);
+    }
+
     @Test
     void ggufFromTheHfFixtureGivesTheSameLogits() throws Exception {
         Path gguf = tmp.resolve("tiny-llama3.gguf");
@@ -74,6 +106,7 @@ class GgufConversionTest {
                     .putU32("llama.rope.dimension_count", c.headDim()).putU32("llama.attention.head_count", c.nHeads())
                     .putU32("llama.attention.head_count_kv", c.nKvHeads()).putF32("llama.rope.freq_base", c.ropeTheta())
                     .putF32("llama.attention.layer_norm_rms_epsilon", c.rmsEps());
+            putTokenizer(w);
             w.addTensor("rope_freqs.weight", new long[]{c.headDim() / 2}, ropeFreqs(c));
             for (Tensor t : hf.tensors().values()) {
                 String name = LoaderTest.ggufNameOf(t.name());
@@ -86,6 +119,12 @@ class GgufConversionTest {
             LlamaModel m = LlamaModel.load(hf, null);
             hfLogits = m.forwardAll(ids);
             hfInv = m.ropeInverseFrequencies();
+        }
+        try (Checkpoint g = GgufLoader.load(gguf); Checkpoint hf = HfFolderLoader.load(fixture())) {
+            // The tokenizer built from GGUF metadata (through the Long/String/List contract) encodes as the HF one.
+            String text = "The bank reported higher net interest income, then the stock rose 3%.";
+            assertArrayEquals(hf.tokenizer().encode(text, true), g.tokenizer().encode(text, true));
+            assertEquals(297, g.tokenizer().encode(text, true)[0]);
         }
         try (Checkpoint g = GgufLoader.load(gguf, false)) {
             assertTrue(g.config().ropeInterleaved());
