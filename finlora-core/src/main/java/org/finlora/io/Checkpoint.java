@@ -1,5 +1,6 @@
 package org.finlora.io;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import org.finlora.model.LlamaConfig;
 import org.finlora.tensor.Tensor;
 import org.finlora.tokenizer.Tokenizer;
@@ -12,14 +13,29 @@ import java.util.Map;
  * ({@code model.embed_tokens.weight}, {@code model.layers.N.self_attn.q_proj.weight}, ...,
  * {@code model.norm.weight}, {@code lm_head.weight} unless tied) in [out, in] orientation, and its
  * tokenizer. Tensor bytes are slices of memory-mapped files owned by {@code arena}.
+ *
+ * @param rawConfig the source's config.json as read (HF folders; carries e.g. quantization_config),
+ *                  or null for formats without one
  */
 public record Checkpoint(String source, String format, LlamaConfig config, Map<String, Tensor> tensors,
-                         Tokenizer tokenizer, Arena arena) implements AutoCloseable {
+                         Tokenizer tokenizer, Arena arena, JsonNode rawConfig) implements AutoCloseable {
+
+    public Checkpoint(String source, String format, LlamaConfig config, Map<String, Tensor> tensors,
+                      Tokenizer tokenizer, Arena arena) {
+        this(source, format, config, tensors, tokenizer, arena, null);
+    }
 
     public Tensor tensor(String name) {
         Tensor t = tensors.get(name);
         if (t == null) throw new org.finlora.FinloraException(source + ": missing tensor '" + name + "'");
         return t;
+    }
+
+    /** The {@code quantization_config} object of an HF config.json, or null. */
+    public JsonNode quantizationConfig() {
+        if (rawConfig == null) return null;
+        JsonNode q = rawConfig.get("quantization_config");
+        return q == null || q.isNull() ? null : q;
     }
 
     @Override

@@ -4,6 +4,8 @@ import org.finlora.FinloraException;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
+import java.util.function.Predicate;
 
 /**
  * Resolves the --model argument of every command: a llama2.c .bin (tokenizer.bin beside it or
@@ -15,13 +17,50 @@ public final class ModelLoader {
     }
 
     public static Checkpoint load(String spec, Path tokenizer) {
+        return load(spec, tokenizer, HubClient.Progress.NONE);
+    }
+
+    /** As {@link #load(String, Path)}, reporting Hub download progress when the model has to be fetched. */
+    public static Checkpoint load(String spec, Path tokenizer, HubClient.Progress progress) {
         if (spec == null || spec.isBlank()) throw new FinloraException("--model: no model given");
+        if (spec.startsWith("synthetic:")) return org.finlora.model.SyntheticModels.create(spec.substring("synthetic:".length()));
         Path p = Path.of(spec);
         if (spec.endsWith(".bin")) {
             if (!Files.exists(p)) throw new FinloraException(spec + ": file not found");
             return Llama2cLoader.load(p, tokenizer);
         }
-        throw new FinloraException(spec + ": not a model this build can load (expected a llama2.c .bin, a .gguf, an HF folder, "
-                + "an HF repo id or synthetic:<preset>)");
+        if (spec.endsWith(".gguf")) {
+            if (!Files.exists(p)) throw new FinloraException(spec + ": file not found");
+            return GgufLoader.load(p);
+        }
+        if (Files.isDirectory(p)) return HfFolderLoader.load(p);
+        if (!Files.exists(p) && HfCache.isRepoId(spec) && spec.contains("/")) {
+            return HfFolderLoader.load(resolveRepo(spec, HubClient.fromEnvironment(), progress));
+        }
+        if (Files.exists(p)) throw new FinloraException(spec + ": not a model this build can load (expected a llama2.c .bin, a .gguf or an HF folder)");
+        throw new FinloraException(spec + ": not found, and not a model this build can load (expected a llama2.c .bin, a .gguf, "
+                + "an HF folder, an HF repo id org/name or synthetic:<preset>)");
+    }
+
+    /** Files of an HF model repo the loaders read: config, tokenizer files, top-level safetensors and index. */
+    public static final Predicate<String> MODEL_FILES = f -> !f.contains("/") && (f.equals("config.json")
+            || f.equals("generation_config.json") || f.equals("tokenizer.json") || f.equals("tokenizer_config.json")
+            || f.equals("special_tokens_map.json") || f.equals("tokenizer.model") || f.endsWith(".safetensors")
+            || f.equals("model.safetensors.index.json"));
+
+    /**
+     * The local folder of a repo id: the cached snapshot of main when it has config.json and weights (no
+     * network), else a fresh download of {@link #MODEL_FILES}.
+     */
+    public static Path resolveRepo(String repo, HubClient hub, HubClient.Progress progress) {
+        Optional<Path> cached = hub.cache().snapshot(HfCache.RepoType.MODEL, repo, "main")
+                .filter(s -> Files.isRegularFile(s.resolve("config.json")) && (Files.isRegularFile(s.resolve("model.safetensors"))
+                        || Files.isRegularFile(s.resolve("model.safetensors.index.json"))));
+        if (cached.isPresent()) return cached.get();
+        Path snap = hub.downloadSnapshot(HfCache.RepoType.MODEL, repo, "main", MODEL_FILES, progress);
+        if (!Files.isRegularFile(snap.resolve("config.json"))) {
+            throw new FinloraException(repo + ": the repo has no config.json (not a transformers model?)");
+        }
+        return snap;
     }
 }

@@ -1,0 +1,93 @@
+package org.finlora.bench;
+
+import org.finlora.kernel.WeightFormats;
+import org.finlora.kernel.Bnb4bitMatrix;
+import org.finlora.quant.Bnb4bit;
+import org.finlora.tensor.DType;
+import org.finlora.tensor.Tensor;
+import org.finlora.tensor.WeightMatrix;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Forward (x·Wᵀ) and input-gradient (dy·W) kernels of every weight format on a Llama-3.2-1B-sized
+ * projection (2048 × 2048). T = 1 is decode (bandwidth-bound), T = 64 is prefill/training (compute-bound).
+ * Run: java --add-modules jdk.incubator.vector -cp "finlora-bench/target/classes:finlora-core/target/classes:finlora-bench/target/lib/*" org.openjdk.jmh.Main MatmulBench
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 2, time = 1)
+@Measurement(iterations = 3, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Djdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0"})
+public class MatmulBench {
+    @Param({"f32", "bf16", "q8_0", "q4_0", "nf4"})
+    public String format;
+
+    @Param({"1", "64"})
+    public int tokens;
+
+    @Param({"2048"})
+    public int rows;
+
+    @Param({"2048"})
+    public int cols;
+
+    WeightMatrix w;
+    float[] x, y, dx;
+
+    @Setup(Level.Trial)
+    public void setup() {
+        SplittableRandom rnd = new SplittableRandom(42);
+        MemorySegment data = Arena.ofAuto().allocate(4L * rows * cols, 64);
+        for (long i = 0; i < (long) rows * cols; i++) data.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, (float) (rnd.nextGaussian() * 0.02));
+        Tensor t = new Tensor("bench.weight", DType.F32, new long[]{rows, cols}, data);
+        w = switch (format) {
+            case "nf4" -> Bnb4bitMatrix.quantize(t, Bnb4bit.Type.NF4, 64, true);
+            case "bf16" -> org.finlora.kernel.Matrices.of(toBf16(t));
+            default -> WeightFormats.get(format).fromTensor().apply(t);
+        };
+        x = new float[tokens * cols];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+        y = new float[tokens * rows];
+        dx = new float[tokens * cols];
+    }
+
+    static Tensor toBf16(Tensor t) {
+        long n = t.elementCount();
+        MemorySegment out = Arena.ofAuto().allocate(2 * n, 64);
+        for (long i = 0; i < n; i++) {
+            out.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i,
+                    org.finlora.tensor.Floats.floatToBf16(t.data().getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i)));
+        }
+        return new Tensor(t.name(), DType.BF16, t.shape(), out);
+    }
+
+    @Benchmark
+    public float[] forward() {
+        w.matmul(x, y, tokens);
+        return y;
+    }
+
+    @Benchmark
+    public float[] inputGradient() {
+        w.matmulTransposed(y, dx, tokens);
+        return dx;
+    }
+}

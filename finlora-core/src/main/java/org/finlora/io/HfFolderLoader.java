@@ -1,0 +1,146 @@
+package org.finlora.io;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import org.finlora.FinloraException;
+import org.finlora.model.LlamaConfig;
+import org.finlora.tensor.Tensor;
+import org.finlora.tokenizer.Tokenizer;
+import org.finlora.tokenizer.Tokenizers;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Loads an HF Llama folder: config.json, model.safetensors or a sharded index, tokenizer files.
+ * Tensor names are kept as they are (extra tensors such as bitsandbytes' {@code .absmax},
+ * {@code .SCB}, {@code .quant_map} stay in the map) and config.json is kept in
+ * {@link Checkpoint#rawConfig()} so quantization_config reaches the quantized-weight factories.
+ * HF checkpoints use the half-split RoPE layout (ropeInterleaved = false).
+ */
+public final class HfFolderLoader {
+    private HfFolderLoader() {
+    }
+
+    public static Checkpoint load(Path dir) {
+        return load(dir, true);
+    }
+
+    /** @param withTokenizer false to skip the tokenizer (the checkpoint's tokenizer is then null) */
+    public static Checkpoint load(Path dir, boolean withTokenizer) {
+        if (!Files.isDirectory(dir)) throw new FinloraException(dir + ": not a directory");
+        JsonNode raw = readConfigJson(dir);
+        LlamaConfig cfg = config(dir.resolve("config.json"), raw);
+        Arena arena = Arena.ofShared();
+        try {
+            Map<String, Tensor> tensors = SafetensorsFile.openModel(dir, arena);
+            LlamaTensors.check(dir.toString(), cfg, tensors);
+            Tokenizer tok = withTokenizer ? Tokenizers.fromHfFolder(dir) : null;
+            return new Checkpoint(dir.toString(), "hf", cfg, tensors, tok, arena, raw);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /** The folder's config.json as a tree. */
+    public static JsonNode readConfigJson(Path dir) {
+        Path file = dir.resolve("config.json");
+        try {
+            JsonNode n = SafetensorsFile.JSON.readTree(Files.readString(file));
+            if (n == null || !n.isObject()) throw new FinloraException(file + ": not a JSON object");
+            return n;
+        } catch (NoSuchFileException e) {
+            throw new FinloraException(file + ": file not found (is " + dir + " an HF model folder?)");
+        } catch (JsonProcessingException e) {
+            throw new FinloraException(file + ": malformed JSON (" + SafetensorsFile.firstLine(e.getOriginalMessage()) + ")");
+        } catch (IOException e) {
+            throw new FinloraException(file + ": cannot read (" + e.getMessage() + ")");
+        }
+    }
+
+    /** LlamaConfig from config.json; defaults are those of transformers' LlamaConfig. */
+    public static LlamaConfig config(Path file, JsonNode c) {
+        JsonNode mt = c.get("model_type");
+        if (mt != null && !mt.isNull()) {
+            if (!"llama".equals(mt.asText())) throw new FinloraException(file + ": unknown model_type " + SafetensorsFile.quote(mt.asText()) + " (only llama is supported)");
+        } else {
+            JsonNode archs = c.get("architectures");
+            boolean llama = false;
+            if (archs != null && archs.isArray()) for (JsonNode a : archs) llama |= "LlamaForCausalLM".equals(a.asText());
+            if (!llama) throw new FinloraException(file + ": missing field model_type (and architectures does not list LlamaForCausalLM)");
+        }
+        int dim = intField(file, c, "hidden_size", -1);
+        int hidden = intField(file, c, "intermediate_size", -1);
+        int layers = intField(file, c, "num_hidden_layers", -1);
+        int heads = intField(file, c, "num_attention_heads", -1);
+        int kvHeads = intField(file, c, "num_key_value_heads", heads);
+        if (!has(c, "head_dim") && dim % heads != 0) {
+            throw new FinloraException(file + ": hidden_size " + dim + " is not divisible by num_attention_heads " + heads);
+        }
+        int headDim = intField(file, c, "head_dim", dim / Math.max(1, heads));
+        int vocab = intField(file, c, "vocab_size", -1);
+        int maxPos = intField(file, c, "max_position_embeddings", 2048);
+        if (heads % kvHeads != 0) throw new FinloraException(file + ": num_attention_heads " + heads + " is not a multiple of num_key_value_heads " + kvHeads);
+        if (headDim % 2 != 0) throw new FinloraException(file + ": head_dim " + headDim + " is odd (RoPE needs pairs)");
+        float eps = floatField(file, c, "rms_norm_eps", 1e-6f);
+        float theta = floatField(file, c, "rope_theta", 10000f);
+        boolean tied = c.has("tie_word_embeddings") && c.get("tie_word_embeddings").asBoolean(false);
+        return new LlamaConfig(dim, hidden, layers, heads, kvHeads, headDim, vocab, maxPos, eps, theta,
+                ropeScaling(file, c.get("rope_scaling")), null, false, tied);
+    }
+
+    private static LlamaConfig.RopeScaling ropeScaling(Path file, JsonNode rs) {
+        if (rs == null || rs.isNull()) return null;
+        if (!rs.isObject()) throw new FinloraException(file + ": rope_scaling is not an object");
+        JsonNode t = rs.has("rope_type") ? rs.get("rope_type") : rs.get("type");
+        String type = t == null || t.isNull() ? "default" : t.asText();
+        if (type.equals("default")) return null;
+        if (!type.equals("llama3")) throw new FinloraException(file + ": rope_scaling type " + SafetensorsFile.quote(type) + " is not supported (only llama3)");
+        return new LlamaConfig.RopeScaling(floatField(file, rs, "factor", -1f, "rope_scaling.factor"),
+                floatField(file, rs, "low_freq_factor", -1f, "rope_scaling.low_freq_factor"),
+                floatField(file, rs, "high_freq_factor", -1f, "rope_scaling.high_freq_factor"),
+                intField(file, rs, "original_max_position_embeddings", -1, "rope_scaling.original_max_position_embeddings"));
+    }
+
+    private static boolean has(JsonNode c, String field) {
+        return c.has(field) && !c.get(field).isNull();
+    }
+
+    private static int intField(Path file, JsonNode c, String field, int def) {
+        return intField(file, c, field, def, field);
+    }
+
+    /** A positive integer field; {@code def} < 0 makes it required. */
+    private static int intField(Path file, JsonNode c, String field, int def, String label) {
+        if (!has(c, field)) {
+            if (def < 0) throw new FinloraException(file + ": missing field " + label);
+            return def;
+        }
+        JsonNode v = c.get(field);
+        if (!v.canConvertToInt() || !v.isIntegralNumber() || v.intValue() <= 0) {
+            throw new FinloraException(file + ": field " + label + " = " + v + " is not a positive integer");
+        }
+        return v.intValue();
+    }
+
+    private static float floatField(Path file, JsonNode c, String field, float def) {
+        return floatField(file, c, field, def, field);
+    }
+
+    private static float floatField(Path file, JsonNode c, String field, float def, String label) {
+        if (!has(c, field)) {
+            if (def < 0) throw new FinloraException(file + ": missing field " + label);
+            return def;
+        }
+        JsonNode v = c.get(field);
+        if (!v.isNumber() || !Float.isFinite(v.floatValue()) || v.floatValue() <= 0) {
+            throw new FinloraException(file + ": field " + label + " = " + v + " is not a positive number");
+        }
+        return v.floatValue();
+    }
+}

@@ -1,0 +1,291 @@
+package org.finlora.kernel;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import org.finlora.FinloraException;
+import org.finlora.quant.Bnb4bit;
+import org.finlora.quant.DoubleQuant;
+import org.finlora.quant.TensorFloats;
+import org.finlora.tensor.Tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * A bitsandbytes 4-bit weight (NF4 or FP4): bnb's codes and block scales, stored for the kernels.
+ *
+ * <p>Codes are kept in a kernel layout, not bnb's: per row, groups of 16 columns in 8 bytes, byte j
+ * holding column j in its low nibble and column j+8 in its high nibble (so one 8-byte load widens to
+ * two 8-lane index vectors in column order). Blocks still run over the flattened tensor as in bnb;
+ * {@link #bnbCodes()} gives the codes back in bnb's flat order. Double-quantized absmax are expanded
+ * at construction to one f32 scale per block, so the hot loops read one scale per block.
+ */
+public final class Bnb4bitMatrix extends DequantMatrix {
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
+    private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
+    /** The 8-lane table lookups need 256-bit vectors; elsewhere the scalar decode is used. */
+    static final boolean VECTOR_DECODE = VECTOR_ENABLED && FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 256;
+
+    public final Bnb4bit.Type type;
+    public final int blocksize;
+    private final String name;
+    private final MemorySegment codes;
+    private final long rowBytes;
+    /** One f32 scale per block (the absmax, or the double-quant reconstruction A'). */
+    private final float[] scales;
+    /** The compressed absmax when double-quantized (kept for writing bnb checkpoints), else null. */
+    private final DoubleQuant.Nested nested;
+    private final float[] table;
+    private final FloatVector tableLo, tableHi;
+    /** Blocks per row when blocks never straddle rows (cols % blocksize == 0), else 0. */
+    private final int blocksPerRow;
+
+    private Bnb4bitMatrix(String name, Bnb4bit.Type type, int rows, int cols, int blocksize, MemorySegment codes,
+                          float[] scales, DoubleQuant.Nested nested) {
+        super(rows, cols);
+        this.name = name;
+        this.type = type;
+        this.blocksize = blocksize;
+        this.codes = codes;
+        this.rowBytes = rowBytes(cols);
+        this.scales = scales;
+        this.nested = nested;
+        this.table = type.table();
+        this.tableLo = FloatVector.fromArray(F8, table, 0);
+        this.tableHi = FloatVector.fromArray(F8, table, 8);
+        this.blocksPerRow = cols % blocksize == 0 ? cols / blocksize : 0;
+    }
+
+    static long rowBytes(int cols) {
+        return (long) ((cols + 15) / 16) * 8;
+    }
+
+    private static long codeOffset(long rowBytes, int r, int c) {
+        return r * rowBytes + (long) (c >>> 4) * 8 + (c & 7);
+    }
+
+    /**
+     * Quantizes a float weight [rows, cols] on load, exactly as bnb's quantize_4bit (and, when
+     * doubleQuant, its compress_statistics) would for the same tensor.
+     */
+    public static Bnb4bitMatrix quantize(Tensor t, Bnb4bit.Type type, int blocksize, boolean doubleQuant) {
+        TensorFloats.checkFloat2d(t);
+        Bnb4bit.checkBlocksize(blocksize, t.name());
+        int rows = t.rows(), cols = t.cols();
+        long n = (long) rows * cols;
+        int nb = Bnb4bit.blockCount(n, blocksize);
+        float[] absmax = new float[nb];
+        MemorySegment seg = Arena.ofAuto().allocate(rows * rowBytes(cols), 64);
+        long rb = rowBytes(cols);
+        int blocksPerChunk = Math.max(1, (1 << 16) / blocksize);
+        float[] buf = new float[blocksPerChunk * blocksize];
+        byte[] q = new byte[buf.length];
+        for (int b0 = 0; b0 < nb; b0 += blocksPerChunk) {
+            long start = (long) b0 * blocksize;
+            int len = (int) Math.min(buf.length, n - start);
+            TensorFloats.read(t, start, buf, len);
+            for (int off = 0, b = b0; off < len; off += blocksize, b++) {
+                absmax[b] = Bnb4bit.quantizeBlock(buf, off, Math.min(blocksize, len - off), type, q, off);
+            }
+            for (int i = 0; i < len; i++) putCode(seg, rb, cols, start + i, q[i]);
+        }
+        return build(t.name(), type, rows, cols, blocksize, seg, absmax, doubleQuant);
+    }
+
+    private static void putCode(MemorySegment seg, long rb, int cols, long flat, int code) {
+        int r = (int) (flat / cols), c = (int) (flat % cols);
+        long o = codeOffset(rb, r, c);
+        byte old = seg.get(ValueLayout.JAVA_BYTE, o);
+        int v = (c & 8) != 0 ? (old & 0x0F) | (code & 15) << 4 : (old & 0xF0) | (code & 15);
+        seg.set(ValueLayout.JAVA_BYTE, o, (byte) v);
+    }
+
+    private static Bnb4bitMatrix build(String name, Bnb4bit.Type type, int rows, int cols, int blocksize, MemorySegment seg,
+                                       float[] absmax, boolean doubleQuant) {
+        if (doubleQuant) {
+            DoubleQuant.Nested nested = DoubleQuant.compress(absmax);
+            return new Bnb4bitMatrix(name, type, rows, cols, blocksize, seg, nested.expand(), nested);
+        }
+        return new Bnb4bitMatrix(name, type, rows, cols, blocksize, seg, absmax, null);
+    }
+
+    /**
+     * Builds a matrix from bnb's tensors: packed codes (bnb order, first element in the high nibble)
+     * and either the f32 absmax (nested == null) or the double-quantized statistics.
+     */
+    public static Bnb4bitMatrix fromBnb(String name, Bnb4bit.Type type, int rows, int cols, int blocksize,
+                                        byte[] packed, float[] absmax, DoubleQuant.Nested nested) {
+        Bnb4bit.checkBlocksize(blocksize, name);
+        if (rows <= 0 || cols <= 0) throw new FinloraException(name + ": bad shape [" + rows + ", " + cols + "]");
+        long n = (long) rows * cols;
+        if (packed.length != (n + 1) / 2) {
+            throw new FinloraException(name + ": packed weight has " + packed.length + " bytes, shape [" + rows + ", " + cols + "] needs " + (n + 1) / 2);
+        }
+        int nb = Bnb4bit.blockCount(n, blocksize);
+        float[] scales;
+        if (nested != null) {
+            if (nested.codes().length != nb) {
+                throw new FinloraException(name + ": absmax has " + nested.codes().length + " entries, " + nb + " blocks of " + blocksize + " need " + nb);
+            }
+            int nb2 = (nb + nested.blocksize() - 1) / nested.blocksize();
+            if (nested.absmax2().length != nb2) {
+                throw new FinloraException(name + ": nested_absmax has " + nested.absmax2().length + " entries, expected " + nb2);
+            }
+            if (nested.map().length != 256) {
+                throw new FinloraException(name + ": nested_quant_map has " + nested.map().length + " entries, expected 256");
+            }
+            scales = nested.expand();
+        } else {
+            if (absmax.length != nb) {
+                throw new FinloraException(name + ": absmax has " + absmax.length + " entries, " + nb + " blocks of " + blocksize + " need " + nb);
+            }
+            scales = absmax.clone();
+        }
+        long rb = rowBytes(cols);
+        MemorySegment seg = Arena.ofAuto().allocate(rows * rb, 64);
+        for (long i = 0; i < n; i++) {
+            int b = packed[(int) (i >> 1)] & 0xFF;
+            putCode(seg, rb, cols, i, (i & 1) == 0 ? b >>> 4 : b & 15);
+        }
+        return new Bnb4bitMatrix(name, type, rows, cols, blocksize, seg, scales, nested);
+    }
+
+    @Override
+    public String format() {
+        return type.id;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public long byteSize() {
+        long n = (long) rows * cols;
+        long stats = nested != null ? nested.codes().length + 4L * nested.absmax2().length + 4 : 4L * scales.length;
+        return (n + 1) / 2 + stats;
+    }
+
+    public boolean doubleQuant() {
+        return nested != null;
+    }
+
+    public DoubleQuant.Nested nested() {
+        return nested;
+    }
+
+    /** The f32 scale of each block (absmax, or A' when double-quantized). A copy. */
+    public float[] blockScales() {
+        return scales.clone();
+    }
+
+    /** The code of W[r, c]. */
+    public int code(int r, int c) {
+        int b = codes.get(ValueLayout.JAVA_BYTE, codeOffset(rowBytes, r, c));
+        return (c & 8) != 0 ? (b >>> 4) & 15 : b & 15;
+    }
+
+    /** All codes in bnb's flat row-major order, one per element. */
+    public byte[] bnbCodes() {
+        byte[] out = new byte[Math.toIntExact((long) rows * cols)];
+        for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) out[r * cols + c] = (byte) code(r, c);
+        return out;
+    }
+
+    @Override
+    public void dequantize(int r, int c0, int len, float[] dst, int off) {
+        long base = (long) r * cols;
+        for (int k = 0; k < len; k++) {
+            int c = c0 + k;
+            dst[off + k] = table[code(r, c)] * scales[(int) ((base + c) / blocksize)];
+        }
+    }
+
+    /** Decode strategy of the tiles (benchmark knob): 0 = two-vector selectFrom lookup, 1 = scalar decode. */
+    int lookup = 0;
+
+    /**
+     * Decode (T = 1) without scratch: each 16-column group is looked up in registers and multiplied
+     * straight into two accumulators. Needs blocks aligned to rows and cols % 16 == 0.
+     */
+    void matvecDirect(float[] x, float[] y) {
+        Parallel.forRange(rows, 8, (start, end) -> {
+            for (int r = start; r < end; r++) y[r] = lookup == 2 ? rowDotRearrange(r, x) : rowDotSelect(r, x);
+        });
+    }
+
+    /** One row times x with the block scale folded into the 16-entry table once per block. */
+    private float rowDotSelect(int r, float[] x) {
+        long rowBase = r * rowBytes;
+        int sBase = r * blocksPerRow;
+        FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
+        for (int b = 0; b < blocksPerRow; b++) {
+            float s = scales[sBase + b];
+            FloatVector t0 = tableLo.mul(s), t1 = tableHi.mul(s);
+            int cEnd = (b + 1) * blocksize;
+            for (int c = b * blocksize; c < cEnd; c += 16) {
+                ByteVector bv = ByteVector.fromMemorySegment(B8, codes, rowBase + (long) (c >>> 4) * 8, ByteOrder.LITTLE_ENDIAN);
+                IntVector iv = (IntVector) bv.convertShape(VectorOperators.B2I, I8, 0);
+                FloatVector lo = (FloatVector) iv.and(15).convert(VectorOperators.I2F, 0);
+                FloatVector hi = (FloatVector) iv.lanewise(VectorOperators.LSHR, 4).and(15).convert(VectorOperators.I2F, 0);
+                acc0 = lo.selectFrom(t0, t1).fma(FloatVector.fromArray(F8, x, c), acc0);
+                acc1 = hi.selectFrom(t0, t1).fma(FloatVector.fromArray(F8, x, c + 8), acc1);
+            }
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Same, with single-vector rearranges of each half of the table and a blend. */
+    private float rowDotRearrange(int r, float[] x) {
+        long rowBase = r * rowBytes;
+        int sBase = r * blocksPerRow;
+        FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
+        for (int b = 0; b < blocksPerRow; b++) {
+            float s = scales[sBase + b];
+            FloatVector t0 = tableLo.mul(s), t1 = tableHi.mul(s);
+            int cEnd = (b + 1) * blocksize;
+            for (int c = b * blocksize; c < cEnd; c += 16) {
+                ByteVector bv = ByteVector.fromMemorySegment(B8, codes, rowBase + (long) (c >>> 4) * 8, ByteOrder.LITTLE_ENDIAN);
+                IntVector iv = (IntVector) bv.convertShape(VectorOperators.B2I, I8, 0);
+                IntVector lo = iv.and(15), hi = iv.lanewise(VectorOperators.LSHR, 4).and(15);
+                var shLo = lo.toShuffle().cast(F8);
+                var shHi = hi.toShuffle().cast(F8);
+                var mLo = lo.compare(VectorOperators.GE, 8).cast(F8);
+                var mHi = hi.compare(VectorOperators.GE, 8).cast(F8);
+                FloatVector wl = t0.rearrange(shLo).blend(t1.rearrange(shLo), mLo);
+                FloatVector wh = t0.rearrange(shHi).blend(t1.rearrange(shHi), mHi);
+                acc0 = wl.fma(FloatVector.fromArray(F8, x, c), acc0);
+                acc1 = wh.fma(FloatVector.fromArray(F8, x, c + 8), acc1);
+            }
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    @Override
+    protected void dequantizeTile(int r, int c0, int len, float[] dst, int off) {
+        if (!VECTOR_DECODE || blocksPerRow == 0 || (c0 & 15) != 0 || lookup == 1) {
+            dequantize(r, c0, len, dst, off);
+            return;
+        }
+        int body = len & ~15;
+        long rowBase = r * rowBytes;
+        int sBase = r * blocksPerRow;
+        for (int k = 0; k < body; k += 16) {
+            int c = c0 + k;
+            float s = scales[sBase + c / blocksize];
+            ByteVector bv = ByteVector.fromMemorySegment(B8, codes, rowBase + (long) (c >>> 4) * 8, ByteOrder.LITTLE_ENDIAN);
+            IntVector iv = (IntVector) bv.convertShape(VectorOperators.B2I, I8, 0);
+            FloatVector lo = (FloatVector) iv.and(15).convert(VectorOperators.I2F, 0);
+            FloatVector hi = (FloatVector) iv.lanewise(VectorOperators.LSHR, 4).and(15).convert(VectorOperators.I2F, 0);
+            lo.selectFrom(tableLo, tableHi).mul(s).intoArray(dst, off + k);
+            hi.selectFrom(tableLo, tableHi).mul(s).intoArray(dst, off + k + 8);
+        }
+        if (body < len) dequantize(r, c0 + body, len - body, dst, off + body);
+    }
+}

@@ -1,0 +1,83 @@
+package org.finlora.kernel;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import org.finlora.tensor.Floats;
+import org.finlora.tensor.WeightMatrix;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+import static org.finlora.kernel.Vectors.F;
+import static org.finlora.kernel.Vectors.L;
+
+/** Row-major little-endian f32 weights, read straight from their (usually memory-mapped) segment. */
+public final class F32Matrix extends RowMatrix {
+    private final MemorySegment data;
+
+    public F32Matrix(int rows, int cols, MemorySegment data) {
+        super(rows, cols);
+        if (data.byteSize() != 4L * rows * cols) {
+            throw new IllegalArgumentException("f32 [" + rows + ", " + cols + "] needs " + 4L * rows * cols + " bytes, got " + data.byteSize());
+        }
+        this.data = data;
+    }
+
+    /** A f32 copy of any weight matrix (off-heap, freed with the returned object). */
+    public static F32Matrix copyOf(WeightMatrix src) {
+        MemorySegment seg = Arena.ofAuto().allocate(4L * src.rows * src.cols, 64);
+        Parallel.forRange(src.rows, 16, (r0, r1) -> {
+            float[] row = new float[src.cols];
+            for (int r = r0; r < r1; r++) {
+                src.dequantizeRow(r, row, 0);
+                MemorySegment.copy(row, 0, seg, Floats.F32_LE, 4L * r * src.cols, src.cols);
+            }
+        });
+        return new F32Matrix(src.rows, src.cols, seg);
+    }
+
+    public MemorySegment data() {
+        return data;
+    }
+
+    @Override
+    public String format() {
+        return "f32";
+    }
+
+    @Override
+    public long byteSize() {
+        return data.byteSize();
+    }
+
+    @Override
+    protected void dequantize(int r, int c0, int n, float[] out, int off, boolean vector) {
+        MemorySegment.copy(data, Floats.F32_LE, 4L * ((long) r * cols + c0), out, off, n);
+    }
+
+    @Override
+    protected float dot(int r, float[] x, int xOff, boolean vector) {
+        long base = 4L * r * cols;
+        if (!vector) {
+            float s = 0f;
+            for (int c = 0; c < cols; c++) s += data.get(Floats.F32_LE, base + 4L * c) * x[xOff + c];
+            return s;
+        }
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int c = 0;
+        for (; c + 4 * L <= cols; c += 4 * L) {
+            long o = base + 4L * c;
+            a0 = FloatVector.fromMemorySegment(F, data, o, ByteOrder.LITTLE_ENDIAN).fma(FloatVector.fromArray(F, x, xOff + c), a0);
+            a1 = FloatVector.fromMemorySegment(F, data, o + 4 * L, ByteOrder.LITTLE_ENDIAN).fma(FloatVector.fromArray(F, x, xOff + c + L), a1);
+            a2 = FloatVector.fromMemorySegment(F, data, o + 8 * L, ByteOrder.LITTLE_ENDIAN).fma(FloatVector.fromArray(F, x, xOff + c + 2 * L), a2);
+            a3 = FloatVector.fromMemorySegment(F, data, o + 12 * L, ByteOrder.LITTLE_ENDIAN).fma(FloatVector.fromArray(F, x, xOff + c + 3 * L), a3);
+        }
+        for (; c + L <= cols; c += L) {
+            a0 = FloatVector.fromMemorySegment(F, data, base + 4L * c, ByteOrder.LITTLE_ENDIAN).fma(FloatVector.fromArray(F, x, xOff + c), a0);
+        }
+        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        for (; c < cols; c++) s += data.get(Floats.F32_LE, base + 4L * c) * x[xOff + c];
+        return s;
+    }
+}

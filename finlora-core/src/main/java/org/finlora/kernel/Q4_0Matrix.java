@@ -1,0 +1,157 @@
+package org.finlora.kernel;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import org.finlora.tensor.Floats;
+import org.finlora.tensor.WeightMatrix;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+import static org.finlora.kernel.Vectors.B8;
+import static org.finlora.kernel.Vectors.F;
+
+/**
+ * ggml Q4_0: blocks of 32 weights, each an f16 scale d then 16 bytes; byte j holds element j in its
+ * low nibble and element j + 16 in its high nibble; w = (q - 8)·d. cols must be a multiple of 32.
+ */
+public final class Q4_0Matrix extends RowMatrix {
+    public static final int BLOCK = 32;
+    public static final int BLOCK_BYTES = 18;
+    private final MemorySegment data;
+    private final long rowBytes;
+
+    public Q4_0Matrix(int rows, int cols, MemorySegment data) {
+        super(rows, cols);
+        if (cols % BLOCK != 0) throw new IllegalArgumentException("q4_0 needs cols divisible by 32, got " + cols);
+        this.rowBytes = (long) cols / BLOCK * BLOCK_BYTES;
+        if (data.byteSize() != rowBytes * rows) {
+            throw new IllegalArgumentException("q4_0 [" + rows + ", " + cols + "] needs " + rowBytes * rows + " bytes, got " + data.byteSize());
+        }
+        this.data = data;
+    }
+
+    /** Quantizes every row of src (ggml's reference rounding), in parallel over rows. */
+    public static Q4_0Matrix quantize(WeightMatrix src) {
+        if (src.cols % BLOCK != 0) {
+            throw new org.finlora.FinloraException("q4_0: a row of " + src.cols + " weights is not a multiple of the 32-weight block");
+        }
+        long rowBytes = (long) src.cols / BLOCK * BLOCK_BYTES;
+        MemorySegment seg = Arena.ofAuto().allocate(rowBytes * src.rows, 64);
+        Parallel.forRange(src.rows, 16, (r0, r1) -> {
+            float[] row = new float[src.cols];
+            for (int r = r0; r < r1; r++) {
+                src.dequantizeRow(r, row, 0);
+                for (int b = 0; b < src.cols / BLOCK; b++) quantizeBlock(row, b * BLOCK, seg, r * rowBytes + (long) b * BLOCK_BYTES);
+            }
+        });
+        return new Q4_0Matrix(src.rows, src.cols, seg);
+    }
+
+    /**
+     * ggml quantize_row_q4_0_ref on x[xOff, xOff + 32): max = the signed value of largest |x| (first
+     * one on ties), d = max / -8 (stored as f16), q = min(15, (int) (x · (1/d) + 8.5)) with the unrounded d.
+     */
+    public static void quantizeBlock(float[] x, int xOff, MemorySegment out, long off) {
+        float amax = 0f, max = 0f;
+        for (int j = 0; j < BLOCK; j++) {
+            float v = x[xOff + j];
+            if (amax < Math.abs(v)) {
+                amax = Math.abs(v);
+                max = v;
+            }
+        }
+        float d = max / -8f;
+        float id = d != 0f ? 1f / d : 0f;
+        out.set(Floats.I16_LE, off, Float.floatToFloat16(d));
+        for (int j = 0; j < BLOCK / 2; j++) {
+            int q0 = Math.min(15, (int) (x[xOff + j] * id + 8.5f));
+            int q1 = Math.min(15, (int) (x[xOff + j + 16] * id + 8.5f));
+            out.set(ValueLayout.JAVA_BYTE, off + 2 + j, (byte) (q0 | (q1 << 4)));
+        }
+    }
+
+    public MemorySegment data() {
+        return data;
+    }
+
+    @Override
+    public String format() {
+        return "q4_0";
+    }
+
+    @Override
+    public long byteSize() {
+        return data.byteSize();
+    }
+
+    @Override
+    protected int blockAlign() {
+        return BLOCK;
+    }
+
+    /** Low nibbles (elements j) or high nibbles (elements j + 16) of 8 packed bytes, minus 8, as floats. */
+    private static FloatVector nibbles(ByteVector packed, boolean high) {
+        ByteVector q = high ? packed.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F) : packed.and((byte) 0x0F);
+        return (FloatVector) q.sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    @Override
+    protected void dequantize(int r, int c0, int n, float[] out, int off, boolean vector) {
+        long o = r * rowBytes + (long) c0 / BLOCK * BLOCK_BYTES;
+        for (int b = 0; b < n; b += BLOCK, o += BLOCK_BYTES) {
+            float d = Float.float16ToFloat(data.get(Floats.I16_LE, o));
+            int ob = off + b;
+            if (vector) {
+                FloatVector dv = FloatVector.broadcast(F, d);
+                ByteVector p0 = ByteVector.fromMemorySegment(B8, data, o + 2, ByteOrder.LITTLE_ENDIAN);
+                ByteVector p1 = ByteVector.fromMemorySegment(B8, data, o + 10, ByteOrder.LITTLE_ENDIAN);
+                nibbles(p0, false).mul(dv).intoArray(out, ob);
+                nibbles(p1, false).mul(dv).intoArray(out, ob + 8);
+                nibbles(p0, true).mul(dv).intoArray(out, ob + 16);
+                nibbles(p1, true).mul(dv).intoArray(out, ob + 24);
+            } else {
+                for (int j = 0; j < BLOCK / 2; j++) {
+                    int p = data.get(ValueLayout.JAVA_BYTE, o + 2 + j) & 0xFF;
+                    out[ob + j] = ((p & 0x0F) - 8) * d;
+                    out[ob + j + 16] = ((p >>> 4) - 8) * d;
+                }
+            }
+        }
+    }
+
+    @Override
+    protected float dot(int r, float[] x, int xOff, boolean vector) {
+        long o = r * rowBytes;
+        int nb = cols / BLOCK;
+        if (!vector) {
+            float s = 0f;
+            for (int b = 0; b < nb; b++, o += BLOCK_BYTES) {
+                float d = Float.float16ToFloat(data.get(Floats.I16_LE, o));
+                int xo = xOff + b * BLOCK;
+                float bs = 0f;
+                for (int j = 0; j < BLOCK / 2; j++) {
+                    int p = data.get(ValueLayout.JAVA_BYTE, o + 2 + j) & 0xFF;
+                    bs += ((p & 0x0F) - 8) * x[xo + j] + ((p >>> 4) - 8) * x[xo + j + 16];
+                }
+                s += bs * d;
+            }
+            return s;
+        }
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < nb; b++, o += BLOCK_BYTES) {
+            int xo = xOff + b * BLOCK;
+            ByteVector p0 = ByteVector.fromMemorySegment(B8, data, o + 2, ByteOrder.LITTLE_ENDIAN);
+            ByteVector p1 = ByteVector.fromMemorySegment(B8, data, o + 10, ByteOrder.LITTLE_ENDIAN);
+            FloatVector s01 = nibbles(p0, false).mul(FloatVector.fromArray(F, x, xo))
+                    .add(nibbles(p1, false).mul(FloatVector.fromArray(F, x, xo + 8)));
+            FloatVector s23 = nibbles(p0, true).mul(FloatVector.fromArray(F, x, xo + 16))
+                    .add(nibbles(p1, true).mul(FloatVector.fromArray(F, x, xo + 24)));
+            acc = s01.add(s23).fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(Floats.I16_LE, o))), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+}

@@ -1,0 +1,27 @@
+package org.finlora.kernel;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The Vector API setup shared by the kernels: 256-bit float lanes (8 floats), with the matching byte
+ * and short species used to widen packed weights. {@code -Dfinlora.vector=false} (or hardware with
+ * less than 256-bit vectors) selects the scalar reference kernels everywhere.
+ */
+public final class Vectors {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    /** 8 bytes: one float vector's worth of int8 / nibble-pairs. */
+    static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
+    /** 8 shorts: one float vector's worth of bf16/f16. */
+    static final VectorSpecies<Short> S8 = ShortVector.SPECIES_128;
+    static final int L = F.length();
+
+    /** Whether the kernels take their Vector API paths. */
+    public static final boolean ENABLED = !"false".equalsIgnoreCase(System.getProperty("finlora.vector", "true"))
+            && FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 256;
+
+    private Vectors() {
+    }
+}
