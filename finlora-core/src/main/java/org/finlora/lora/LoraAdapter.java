@@ -15,6 +15,7 @@ public final class LoraAdapter {
     public final LoraConfig config;
     public final int nLayers;
     private final float[][][] a, b;   // [layer][module] -> null when not targeted
+    private final float[][][] magnitude; // DoRA m [out] per [layer][module]; null without DoRA
     private final int[] inDim, outDim; // per module
 
     private LoraAdapter(LoraConfig config, int nLayers, int[] inDim, int[] outDim) {
@@ -24,11 +25,13 @@ public final class LoraAdapter {
         this.outDim = outDim;
         a = new float[nLayers][7][];
         b = new float[nLayers][7][];
+        magnitude = config.useDora() ? new float[nLayers][7][] : null;
         for (int l = 0; l < nLayers; l++) {
             for (int m = 0; m < 7; m++) {
                 if (!config.targets(LlamaWeights.LINEAR_NAMES[m])) continue;
                 a[l][m] = new float[config.rank() * inDim[m]];
                 b[l][m] = new float[outDim[m] * config.rank()];
+                if (magnitude != null) magnitude[l][m] = new float[outDim[m]];
             }
         }
     }
@@ -49,6 +52,7 @@ public final class LoraAdapter {
 
     /**
      * PEFT init: A ~ kaiming_uniform(a=√5) = U(-1/√in, 1/√in) (or N(0, 1/r) for "gaussian"), B = 0.
+     * DoRA magnitudes stay 0 here: use init(config, weights, seed) or initDoraMagnitudes.
      * Draws from a SplittableRandom seeded with seed, layer by layer, module by module.
      */
     public static LoraAdapter init(LoraConfig config, LlamaConfig model, long seed) {
@@ -67,6 +71,13 @@ public final class LoraAdapter {
                 }
             }
         }
+        return ad;
+    }
+
+    /** init() plus, for DoRA, the magnitudes m = ‖W‖_row of the frozen base (B = 0). */
+    public static LoraAdapter init(LoraConfig config, LlamaWeights weights, long seed) {
+        LoraAdapter ad = init(config, weights.config, seed);
+        if (config.useDora()) ad.initDoraMagnitudes(weights);
         return ad;
     }
 
@@ -93,6 +104,44 @@ public final class LoraAdapter {
         return b[layer][module];
     }
 
+    /** DoRA magnitude m [out] (null without DoRA or when not targeted). */
+    public float[] magnitude(int layer, int module) {
+        return magnitude == null ? null : magnitude[layer][module];
+    }
+
+    /**
+     * DoRA init (PEFT): m = the row-wise L2 norm over `in` of W + s·B·A, with W dequantized row by
+     * row. Call after A and B are set (B = 0 at a fresh init, so m = ‖W‖_row).
+     */
+    public void initDoraMagnitudes(LlamaWeights weights) {
+        if (magnitude == null) throw new IllegalStateException("adapter was not configured with use_dora");
+        for (int l = 0; l < nLayers; l++) {
+            for (int m = 0; m < 7; m++) {
+                if (magnitude[l][m] == null) continue;
+                rowNorms(weights.layers[l].linear(LlamaWeights.LINEAR_NAMES[m]), a[l][m], b[l][m], config.rank(), config.scale(), magnitude[l][m]);
+            }
+        }
+    }
+
+    /** out[o] = ‖W[o,:] + s·Σ_j B[o,j]·A[j,:]‖₂ (f32 row, summed in double). */
+    public static void rowNorms(org.finlora.tensor.WeightMatrix w, float[] A, float[] B, int rank, float scale, float[] out) {
+        int in = w.cols;
+        org.finlora.kernel.Parallel.forRange(w.rows, 16, (o0, o1) -> {
+            float[] row = new float[in];
+            for (int o = o0; o < o1; o++) {
+                w.dequantizeRow(o, row, 0);
+                for (int j = 0; j < rank; j++) {
+                    float bj = scale * B[o * rank + j];
+                    if (bj == 0f) continue;
+                    for (int c = 0; c < in; c++) row[c] += bj * A[j * in + c];
+                }
+                double ss = 0;
+                for (int c = 0; c < in; c++) ss += (double) row[c] * row[c];
+                out[o] = (float) Math.sqrt(ss);
+            }
+        });
+    }
+
     public float[] a(int layer, String module) {
         return a[layer][moduleIndex(module)];
     }
@@ -109,7 +158,7 @@ public final class LoraAdapter {
         return outDim[module];
     }
 
-    /** All trainable tensors in a fixed order: per layer, per target module, A then B. */
+    /** All trainable tensors in a fixed order: per layer, per target module, A then B (then the DoRA magnitude). */
     public List<float[]> tensors() {
         List<float[]> out = new ArrayList<>();
         for (int l = 0; l < nLayers; l++) {
@@ -117,6 +166,7 @@ public final class LoraAdapter {
                 if (a[l][m] == null) continue;
                 out.add(a[l][m]);
                 out.add(b[l][m]);
+                if (magnitude != null) out.add(magnitude[l][m]);
             }
         }
         return out;
@@ -130,6 +180,7 @@ public final class LoraAdapter {
                 if (a[l][m] == null) continue;
                 out.add(peftName(l, m, "lora_A"));
                 out.add(peftName(l, m, "lora_B"));
+                if (magnitude != null) out.add(magnitudeName(l, m));
             }
         }
         return out;
@@ -140,6 +191,13 @@ public final class LoraAdapter {
         String mod = LlamaWeights.LINEAR_NAMES[module];
         String group = module < 4 ? "self_attn" : "mlp";
         return "base_model.model.model.layers." + layer + "." + group + "." + mod + "." + which + ".weight";
+    }
+
+    /** e.g. base_model.model.model.layers.3.self_attn.q_proj.lora_magnitude_vector (no ".weight"). */
+    public static String magnitudeName(int layer, int module) {
+        String mod = LlamaWeights.LINEAR_NAMES[module];
+        String group = module < 4 ? "self_attn" : "mlp";
+        return "base_model.model.model.layers." + layer + "." + group + "." + mod + ".lora_magnitude_vector";
     }
 
     public long parameterCount() {

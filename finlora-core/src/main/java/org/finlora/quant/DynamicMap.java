@@ -18,6 +18,7 @@ public final class DynamicMap {
     private DynamicMap() {
     }
 
+    private static final double[] POWERS_OF_TEN = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0};
     private static final float[] SIGNED = create(true);
     private static final float[] UNSIGNED = create(false);
 
@@ -45,8 +46,6 @@ public final class DynamicMap {
         }
         return out;
     }
-
-    private static final double[] POWERS_OF_TEN = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0};
 
     static float[] create(boolean signed) {
         float[] data = new float[256];

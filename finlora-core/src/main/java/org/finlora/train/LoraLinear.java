@@ -16,8 +16,21 @@ public final class LoraLinear {
     /** Null when this projection has no adapter. */
     public final float[] a, b, gradA, gradB;
     public final float scale, dropout;
+    /** DoRA magnitude m [out] and its gradient; null for plain LoRA. */
+    public final float[] magnitude, gradMagnitude;
 
     public LoraLinear(WeightMatrix base, float[] a, float[] b, float[] gradA, float[] gradB, int rank, float scale, float dropout) {
+        this(base, a, b, gradA, gradB, null, null, rank, scale, dropout);
+    }
+
+    /**
+     * With magnitude != null this is DoRA (PEFT): n = ‖W + s·B·A‖_row (recomputed each forward,
+     * detached), g = m/n, y = W·x + (g-1)·(W·x̃) + g·s·B·A·x̃.
+     */
+    public LoraLinear(WeightMatrix base, float[] a, float[] b, float[] gradA, float[] gradB, float[] magnitude, float[] gradMagnitude,
+                      int rank, float scale, float dropout) {
+        this.magnitude = magnitude;
+        this.gradMagnitude = gradMagnitude;
         this.base = base;
         this.in = base.cols;
         this.out = base.rows;
@@ -37,6 +50,15 @@ public final class LoraLinear {
         return a != null;
     }
 
+    public boolean isDora() {
+        return magnitude != null;
+    }
+
+    /** Floats of saved activations a DoRA forward needs for N tokens: W·x̃ [N,out], B·A·x̃ [N,out], n [out]. */
+    public int doraSavedSize(int N) {
+        return 2 * N * out + out;
+    }
+
     /**
      * y [N, out] = x·Wᵀ + s·h·Bᵀ, where h [N, r] = x̃·Aᵀ is written for backward. xd is scratch of
      * at least N*in floats used only when dropout is active (seed selects the mask).
@@ -44,6 +66,7 @@ public final class LoraLinear {
     public void forward(float[] x, float[] y, float[] h, int N, long seed, boolean training, float[] xd) {
         base.matmul(x, y, N);
         if (a == null) return;
+        if (magnitude != null) throw new IllegalStateException("DoRA layer: use forwardDora");
         float[] xin = x;
         if (training && dropout > 0f) {
             applyDropout(x, xd, N * in, seed, dropout);
@@ -60,6 +83,7 @@ public final class LoraLinear {
     public void backward(float[] dy, float[] x, float[] h, float[] dx, int N, long seed, boolean training, float[] g, float[] xd) {
         base.matmulTransposed(dy, dx, N);
         if (a == null) return;
+        if (magnitude != null) throw new IllegalStateException("DoRA layer: use backwardDora");
         Gemm.aTb(dy, h, gradB, N, out, rank, scale);           // [out, r]
         Gemm.xwT(dy, bT(), g, N, out, rank, 1f, false);         // g = dy·B  [N, r]
         boolean drop = training && dropout > 0f;
@@ -74,6 +98,90 @@ public final class LoraLinear {
         } else {
             // dx̃ = s·g·A, then through the dropout mask: dx += dx̃ ⊙ keep/(1-p)
             Gemm.aw(g, a, xd, N, rank, in, scale, false);
+            float keepScale = 1f / (1f - dropout);
+            Parallel.forRange(N * in, 4096, (i0, i1) -> {
+                for (int i = i0; i < i1; i++) if (keep(seed, i, dropout)) dx[i] += xd[i] * keepScale;
+            });
+        }
+    }
+
+    /**
+     * DoRA forward. saved (doraSavedSize(N) floats) receives W·x̃, B·A·x̃ and the row norms for
+     * backward; h [N, r] = x̃·Aᵀ as in plain LoRA; xd is dropout scratch (N*in).
+     */
+    public void forwardDora(float[] x, float[] y, float[] h, float[] saved, int N, long seed, boolean training, float[] xd) {
+        base.matmul(x, y, N);
+        boolean drop = training && dropout > 0f;
+        float[] xin = x;
+        if (drop) {
+            applyDropout(x, xd, N * in, seed, dropout);
+            xin = xd;
+        }
+        int wxOff = 0, loOff = N * out, nOff = 2 * N * out;
+        if (drop) {
+            base.matmul(xin, saved, N);           // W·x̃ into saved[0, N*out)
+        } else {
+            System.arraycopy(y, 0, saved, wxOff, N * out);
+        }
+        Gemm.xwT(xin, a, h, N, in, rank, 1f, false);
+        float[] lo = new float[N * out];
+        Gemm.xwT(h, b, lo, N, rank, out, 1f, false);
+        System.arraycopy(lo, 0, saved, loOff, N * out);
+        float[] norms = new float[out];
+        org.finlora.lora.LoraAdapter.rowNorms(base, a, b, rank, scale, norms);
+        System.arraycopy(norms, 0, saved, nOff, out);
+        Parallel.forRange(N, 4, (n0, n1) -> {
+            for (int n = n0; n < n1; n++) {
+                for (int o = 0; o < out; o++) {
+                    float g = magnitude[o] / norms[o];
+                    int i = n * out + o;
+                    y[i] += (g - 1f) * saved[wxOff + i] + g * scale * saved[loOff + i];
+                }
+            }
+        });
+    }
+
+    /**
+     * DoRA backward (n detached, as PEFT): dm += Σ_n dy·(W·x̃ + s·B·A·x̃)/n; dx += dy·W +
+     * [(dy⊙(g-1))·W + s·((dy⊙g)·B)·A] through the dropout mask; dA, dB as LoRA with dy⊙g.
+     * dyg is scratch of N*out floats.
+     */
+    public void backwardDora(float[] dy, float[] x, float[] h, float[] saved, float[] dx, int N, long seed, boolean training,
+                             float[] g, float[] xd, float[] dyg) {
+        base.matmulTransposed(dy, dx, N);
+        int loOff = N * out, nOff = 2 * N * out;
+        Parallel.forRange(out, 16, (o0, o1) -> {
+            for (int o = o0; o < o1; o++) {
+                double s = 0;
+                for (int n = 0; n < N; n++) {
+                    int i = n * out + o;
+                    s += (double) dy[i] * (saved[i] + scale * saved[loOff + i]);
+                }
+                gradMagnitude[o] += (float) (s / saved[nOff + o]);
+            }
+        });
+        for (int n = 0; n < N; n++) {
+            for (int o = 0; o < out; o++) dyg[n * out + o] = dy[n * out + o] * (magnitude[o] / saved[nOff + o]);
+        }
+        Gemm.aTb(dyg, h, gradB, N, out, rank, scale);
+        Gemm.xwT(dyg, bT(), g, N, out, rank, 1f, false);
+        boolean drop = training && dropout > 0f;
+        float[] xin = x;
+        if (drop) {
+            applyDropout(x, xd, N * in, seed, dropout);
+            xin = xd;
+        }
+        Gemm.aTb(g, xin, gradA, N, rank, in, scale);
+        // dyg := dy ⊙ (g - 1) for the (g-1)·W·x̃ term
+        for (int n = 0; n < N; n++) {
+            for (int o = 0; o < out; o++) dyg[n * out + o] = dy[n * out + o] * (magnitude[o] / saved[nOff + o] - 1f);
+        }
+        if (!drop) {
+            Gemm.aw(g, a, dx, N, rank, in, scale, true);
+            base.matmulTransposed(dyg, dx, N);
+        } else {
+            Gemm.aw(g, a, xd, N, rank, in, scale, false);
+            base.matmulTransposed(dyg, xd, N);
             float keepScale = 1f / (1f - dropout);
             Parallel.forRange(N * in, 4096, (i0, i1) -> {
                 for (int i = i0; i < i1; i++) if (keep(seed, i, dropout)) dx[i] += xd[i] * keepScale;

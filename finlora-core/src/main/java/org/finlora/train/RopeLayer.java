@@ -1,6 +1,7 @@
 package org.finlora.train;
 
 import org.finlora.kernel.Parallel;
+import org.finlora.kernel.Rope;
 import org.finlora.model.LlamaConfig;
 
 /**
@@ -33,34 +34,15 @@ public final class RopeLayer {
     }
 
     /**
-     * HF inv_freq[i] = 1 / theta^(2i/d) in f32, then llama3 scaling when configured, then GGUF
-     * per-pair divisors when present.
+     * The frequencies inference uses (kernel.Rope, as model.LlamaModel builds them): HF
+     * inv_freq[i] = 1 / theta^(2i/d) in f32, then GGUF per-pair divisors when present (they already
+     * encode llama3 scaling), else llama3 scaling when configured.
      */
     public static float[] inverseFrequencies(LlamaConfig c) {
-        int d = c.headDim();
-        float[] inv = new float[d / 2];
-        for (int i = 0; i < d / 2; i++) {
-            float exponent = (float) (2 * i) / d;
-            inv[i] = 1f / (float) Math.pow(c.ropeTheta(), exponent);
-        }
+        float[] inv = Rope.inverseFrequencies(c.headDim(), c.ropeTheta());
+        if (c.ropeFreqFactors() != null) return Rope.divided(inv, c.ropeFreqFactors());
         LlamaConfig.RopeScaling s = c.ropeScaling();
-        if (s != null) {
-            float lowWl = s.originalMaxPositions() / s.lowFreqFactor();
-            float highWl = s.originalMaxPositions() / s.highFreqFactor();
-            for (int i = 0; i < inv.length; i++) {
-                float wl = (float) (2 * Math.PI) / inv[i];
-                if (wl < highWl) continue;
-                if (wl > lowWl) {
-                    inv[i] = inv[i] / s.factor();
-                } else {
-                    float smooth = (s.originalMaxPositions() / wl - s.lowFreqFactor()) / (s.highFreqFactor() - s.lowFreqFactor());
-                    inv[i] = (1 - smooth) * inv[i] / s.factor() + smooth * inv[i];
-                }
-            }
-        }
-        if (c.ropeFreqFactors() != null) {
-            for (int i = 0; i < inv.length; i++) inv[i] = inv[i] / c.ropeFreqFactors()[i];
-        }
+        if (s != null) inv = Rope.llama3Scaled(inv, s.factor(), s.lowFreqFactor(), s.highFreqFactor(), s.originalMaxPositions());
         return inv;
     }
 

@@ -18,8 +18,9 @@ public final class TrainableLlama {
         float[] residIn;                  // [N, C] block input (owned elsewhere in checkpoint mode)
         final float[] ln1, rstd1, q, k, v, lse, att, residMid, ln2, rstd2, gate, up, act;
         final float[][] h = new float[7][]; // LoRA x̃·Aᵀ per projection [N, r]
+        final float[][] dora = new float[7][]; // DoRA W·x̃, B·A·x̃, row norms per projection
 
-        BlockActs(LlamaConfig c, int N, int BH, int rank, boolean[] targeted) {
+        BlockActs(LlamaConfig c, int N, int BH, int rank, boolean[] targeted, LoraLinear[] doraLayers) {
             ln1 = new float[N * c.dim()];
             rstd1 = new float[N];
             q = new float[N * c.qDim()];
@@ -34,12 +35,14 @@ public final class TrainableLlama {
             up = new float[N * c.hiddenDim()];
             act = new float[N * c.hiddenDim()];
             for (int m = 0; m < 7; m++) if (targeted[m]) h[m] = new float[N * rank];
+            for (int m = 0; m < 7; m++) if (doraLayers[m] != null && doraLayers[m].isDora()) dora[m] = new float[doraLayers[m].doraSavedSize(N)];
         }
 
         long byteSize() {
             long n = ln1.length + rstd1.length + q.length + k.length + v.length + lse.length + att.length
                     + residMid.length + ln2.length + rstd2.length + gate.length + up.length + act.length;
             for (float[] x : h) if (x != null) n += x.length;
+            for (float[] x : dora) if (x != null) n += x.length;
             return 4 * n;
         }
     }
@@ -59,12 +62,13 @@ public final class TrainableLlama {
     private final float[][] blockInputs;      // [L + 1][N*C]: inputs of each block and the final residual
     private final float[] lnf, rstdf, dLnf;
     // backward scratch, shared by all blocks
-    private final float[] dResid, dLn, dq, dk, dv, datt, dgate, dup, dact, xd, g, tmp, recomputeOut;
+    private final float[] dResid, dLn, dq, dk, dv, datt, dgate, dup, dact, xd, g, tmp, recomputeOut, dyg;
 
     private boolean training = true;
     private long seed;
     private long microStep;
     private long currentSeed;
+    private boolean fixedMasks;
     // the batch of the last forward
     private int curB, curT;
     private int[] curLengths;
@@ -82,7 +86,6 @@ public final class TrainableLlama {
         this.maxT = maxT;
         this.checkpointing = checkpointing;
         this.seed = seed;
-        if (adapter.config.useDora()) throw new FinloraException("DoRA training is not implemented; use plain LoRA (use_dora=false)");
         if (adapter.nLayers != config.nLayers()) {
             throw new FinloraException("adapter has " + adapter.nLayers + " layers, model has " + config.nLayers());
         }
@@ -101,14 +104,15 @@ public final class TrainableLlama {
                     throw new FinloraException("LoRA " + LoraAdapter.peftName(l, m, "lora_A") + " is [" + r + ", " + A.length / r
                             + "] but the base projection is [" + base.rows + ", " + base.cols + "]");
                 }
-                linears[l][m] = new LoraLinear(base, A, adapter.b(l, m), grads.a(l, m), grads.b(l, m), r, scale, p);
+                linears[l][m] = new LoraLinear(base, A, adapter.b(l, m), grads.a(l, m), grads.b(l, m),
+                        adapter.magnitude(l, m), grads.magnitude(l, m), r, scale, p);
             }
         }
         rope = new RopeLayer(RopeLayer.inverseFrequencies(c), c.headDim(), c.ropeInterleaved(), maxT);
         crossEntropy = new CrossEntropy(c.dim(), c.vocabSize(), Math.max(1, Math.min(64, N)));
         int BH = maxB * c.nHeads() * maxT;
         acts = new BlockActs[checkpointing ? 1 : L];
-        for (int i = 0; i < acts.length; i++) acts[i] = new BlockActs(c, N, BH, r, targeted);
+        for (int i = 0; i < acts.length; i++) acts[i] = new BlockActs(c, N, BH, r, targeted, linears[0]);
         blockInputs = new float[L + 1][N * c.dim()];
         lnf = new float[N * c.dim()];
         rstdf = new float[N];
@@ -127,6 +131,15 @@ public final class TrainableLlama {
         g = new float[N * r];
         tmp = new float[N * c.dim()];
         recomputeOut = checkpointing ? new float[N * c.dim()] : null;
+        dyg = adapter.config.useDora() ? new float[N * Math.max(Math.max(c.dim(), c.qDim()), c.hiddenDim())] : null;
+    }
+
+    /**
+     * When true, every forward reuses the same dropout masks (for finite-difference checks);
+     * normally each forward draws fresh masks.
+     */
+    public void setFixedDropoutMasks(boolean fixed) {
+        this.fixedMasks = fixed;
     }
 
     /** Dropout on (training) or off (evaluation). */
@@ -142,7 +155,7 @@ public final class TrainableLlama {
         actsBytes += 4L * (blockInputs.length * (long) blockInputs[0].length + lnf.length + rstdf.length);
         long scratch = 4L * ((long) dLnf.length + dResid.length + dLn.length + dq.length + dk.length + dv.length + datt.length
                 + dgate.length + dup.length + dact.length + xd.length + g.length + tmp.length
-                + (recomputeOut == null ? 0 : recomputeOut.length)) + crossEntropy.byteSize();
+                + (recomputeOut == null ? 0 : recomputeOut.length) + (dyg == null ? 0 : dyg.length)) + crossEntropy.byteSize();
         return new MemoryPlan(weights.byteSize(), lora, lora, 0, actsBytes, scratch);
     }
 
@@ -170,7 +183,7 @@ public final class TrainableLlama {
         curB = B;
         curT = T;
         curLengths = lengths.clone();
-        currentSeed = mix(seed + microStep++);
+        currentSeed = mix(seed + (fixedMasks ? microStep : microStep++));
         if (denom <= 0) denom = Math.max(1, CrossEntropy.countTargets(labels, B, T));
         EmbeddingLayer.forward(blockInputs[0], tokens, weights.tokenEmbedding, N);
         for (int l = 0; l < c.nLayers(); l++) {
@@ -220,26 +233,37 @@ public final class TrainableLlama {
         return z ^ (z >>> 33);
     }
 
+    private void project(int l, int m, BlockActs a, float[] x, float[] y) {
+        LoraLinear lin = linears[l][m];
+        if (lin.isDora()) lin.forwardDora(x, y, a.h[m], a.dora[m], curB * curT, moduleSeed(l, m), training, xd);
+        else lin.forward(x, y, a.h[m], curB * curT, moduleSeed(l, m), training, xd);
+    }
+
+    private void projectBack(int l, int m, BlockActs a, float[] dy, float[] x, float[] dx) {
+        LoraLinear lin = linears[l][m];
+        if (lin.isDora()) lin.backwardDora(dy, x, a.h[m], a.dora[m], dx, curB * curT, moduleSeed(l, m), training, g, xd, dyg);
+        else lin.backward(dy, x, a.h[m], dx, curB * curT, moduleSeed(l, m), training, g, xd);
+    }
+
     private void blockForward(int l, BlockActs a, float[] out) {
         LlamaConfig c = config;
         LlamaWeights.Layer w = weights.layers[l];
-        LoraLinear[] lin = linears[l];
         int B = curB, T = curT, N = B * T, C = c.dim();
         float[] x = a.residIn;
         RmsNormLayer.forward(a.ln1, a.rstd1, x, w.attnNorm(), N, C, c.rmsEps());
-        lin[0].forward(a.ln1, a.q, a.h[0], N, moduleSeed(l, 0), training, xd);
-        lin[1].forward(a.ln1, a.k, a.h[1], N, moduleSeed(l, 1), training, xd);
-        lin[2].forward(a.ln1, a.v, a.h[2], N, moduleSeed(l, 2), training, xd);
+        project(l, 0, a, a.ln1, a.q);
+        project(l, 1, a, a.ln1, a.k);
+        project(l, 2, a, a.ln1, a.v);
         rope.forward(a.q, B, T, c.nHeads());
         rope.forward(a.k, B, T, c.nKvHeads());
         CausalAttention.forward(a.att, a.lse, a.q, a.k, a.v, B, T, c.nHeads(), c.nKvHeads(), c.headDim(), curLengths);
-        lin[3].forward(a.att, tmp, a.h[3], N, moduleSeed(l, 3), training, xd);
+        project(l, 3, a, a.att, tmp);
         for (int i = 0; i < N * C; i++) a.residMid[i] = x[i] + tmp[i];
         RmsNormLayer.forward(a.ln2, a.rstd2, a.residMid, w.ffnNorm(), N, C, c.rmsEps());
-        lin[4].forward(a.ln2, a.gate, a.h[4], N, moduleSeed(l, 4), training, xd);
-        lin[5].forward(a.ln2, a.up, a.h[5], N, moduleSeed(l, 5), training, xd);
+        project(l, 4, a, a.ln2, a.gate);
+        project(l, 5, a, a.ln2, a.up);
         SwiGLU.forward(a.act, a.gate, a.up, N * c.hiddenDim());
-        lin[6].forward(a.act, tmp, a.h[6], N, moduleSeed(l, 6), training, xd);
+        project(l, 6, a, a.act, tmp);
         for (int i = 0; i < N * C; i++) out[i] = a.residMid[i] + tmp[i];
     }
 
@@ -247,26 +271,25 @@ public final class TrainableLlama {
     private void blockBackward(int l, BlockActs a) {
         LlamaConfig c = config;
         LlamaWeights.Layer w = weights.layers[l];
-        LoraLinear[] lin = linears[l];
         int B = curB, T = curT, N = B * T, C = c.dim(), H = c.hiddenDim();
         // MLP: out = residMid + down(silu(gate(ln2)) * up(ln2))
         java.util.Arrays.fill(dact, 0, N * H, 0f);
-        lin[6].backward(dResid, a.act, a.h[6], dact, N, moduleSeed(l, 6), training, g, xd);
+        projectBack(l, 6, a, dResid, a.act, dact);
         SwiGLU.backward(dgate, dup, dact, a.gate, a.up, N * H);
         java.util.Arrays.fill(dLn, 0, N * C, 0f);
-        lin[4].backward(dgate, a.ln2, a.h[4], dLn, N, moduleSeed(l, 4), training, g, xd);
-        lin[5].backward(dup, a.ln2, a.h[5], dLn, N, moduleSeed(l, 5), training, g, xd);
+        projectBack(l, 4, a, dgate, a.ln2, dLn);
+        projectBack(l, 5, a, dup, a.ln2, dLn);
         RmsNormLayer.backward(dResid, null, dLn, a.residMid, a.rstd2, w.ffnNorm(), N, C);
         // attention: residMid = residIn + o(attn(rope(q(ln1)), rope(k(ln1)), v(ln1)))
         java.util.Arrays.fill(datt, 0, N * c.qDim(), 0f);
-        lin[3].backward(dResid, a.att, a.h[3], datt, N, moduleSeed(l, 3), training, g, xd);
+        projectBack(l, 3, a, dResid, a.att, datt);
         CausalAttention.backward(dq, dk, dv, datt, a.att, a.lse, a.q, a.k, a.v, B, T, c.nHeads(), c.nKvHeads(), c.headDim(), curLengths);
         rope.backward(dq, B, T, c.nHeads());
         rope.backward(dk, B, T, c.nKvHeads());
         java.util.Arrays.fill(dLn, 0, N * C, 0f);
-        lin[0].backward(dq, a.ln1, a.h[0], dLn, N, moduleSeed(l, 0), training, g, xd);
-        lin[1].backward(dk, a.ln1, a.h[1], dLn, N, moduleSeed(l, 1), training, g, xd);
-        lin[2].backward(dv, a.ln1, a.h[2], dLn, N, moduleSeed(l, 2), training, g, xd);
+        projectBack(l, 0, a, dq, a.ln1, dLn);
+        projectBack(l, 1, a, dk, a.ln1, dLn);
+        projectBack(l, 2, a, dv, a.ln1, dLn);
         RmsNormLayer.backward(dResid, null, dLn, a.residIn, a.rstd1, w.attnNorm(), N, C);
     }
 }

@@ -1,0 +1,262 @@
+package org.finlora.lora;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import org.finlora.FinloraException;
+import org.finlora.io.SafetensorsFile;
+import org.finlora.io.SafetensorsWriter;
+import org.finlora.model.LlamaConfig;
+import org.finlora.tensor.Floats;
+import org.finlora.tensor.Tensor;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * HF PEFT adapter folders: {@code adapter_config.json} (every field PEFT writes for a LoRA config,
+ * keys sorted, indent 2, as PEFT's save_pretrained) and {@code adapter_model.safetensors} with
+ * {@code base_model.model.model.layers.N.self_attn.q_proj.lora_A.weight} [r, in] and
+ * {@code ...lora_B.weight} [out, r] (mlp.* for gate/up/down), F32, metadata {"format": "pt"}.
+ */
+public final class PeftAdapterIO {
+    public static final String CONFIG_FILE = "adapter_config.json";
+    public static final String WEIGHTS_FILE = "adapter_model.safetensors";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private PeftAdapterIO() {
+    }
+
+    /** Writes both files into dir (created if missing); each file goes through a temp file and an atomic move. */
+    public static void save(LoraAdapter adapter, Path dir) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new FinloraException(dir + ": cannot create the adapter folder: " + e.getMessage(), e);
+        }
+        SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
+        int r = adapter.config.rank();
+        for (int l = 0; l < adapter.nLayers; l++) {
+            for (int m = 0; m < 7; m++) {
+                float[] a = adapter.a(l, m);
+                if (a == null) continue;
+                w.add(LoraAdapter.peftName(l, m, "lora_A"), new long[]{r, adapter.inFeatures(m)}, a);
+                w.add(LoraAdapter.peftName(l, m, "lora_B"), new long[]{adapter.outFeatures(m), r}, adapter.b(l, m));
+                if (adapter.magnitude(l, m) != null) {
+                    w.add(LoraAdapter.magnitudeName(l, m), new long[]{adapter.outFeatures(m)}, adapter.magnitude(l, m));
+                }
+            }
+        }
+        w.write(dir.resolve(WEIGHTS_FILE));
+        writeAtomically(dir.resolve(CONFIG_FILE), configJson(adapter.config));
+    }
+
+    /**
+     * adapter_config.json text for a config, formatted as Python's json.dumps(indent=2,
+     * sort_keys=True) that PEFT uses.
+     */
+    public static String configJson(LoraConfig c) {
+        Map<String, String> f = new TreeMap<>();
+        f.put("alpha_pattern", "{}");
+        f.put("auto_mapping", "null");
+        f.put("base_model_name_or_path", c.baseModel() == null ? "null" : quote(c.baseModel()));
+        f.put("bias", quote("none"));
+        f.put("corda_config", "null");
+        f.put("eva_config", "null");
+        f.put("exclude_modules", "null");
+        f.put("fan_in_fan_out", "false");
+        f.put("inference_mode", "true");
+        f.put("init_lora_weights", c.init().equals("gaussian") ? quote("gaussian") : "true");
+        f.put("layer_replication", "null");
+        f.put("layers_pattern", "null");
+        f.put("layers_to_transform", "null");
+        f.put("loftq_config", "{}");
+        f.put("lora_alpha", c.alpha() == Math.rint(c.alpha()) ? Long.toString((long) c.alpha()) : Float.toString(c.alpha()));
+        f.put("lora_bias", "false");
+        f.put("lora_dropout", Float.toString(c.dropout()));
+        f.put("megatron_config", "null");
+        f.put("megatron_core", quote("megatron.core"));
+        f.put("modules_to_save", "null");
+        f.put("peft_type", quote("LORA"));
+        f.put("r", Integer.toString(c.rank()));
+        f.put("rank_pattern", "{}");
+        f.put("revision", "null");
+        StringBuilder targets = new StringBuilder("[\n");
+        for (int i = 0; i < c.targetModules().size(); i++) {
+            targets.append("    ").append(quote(c.targetModules().get(i))).append(i + 1 < c.targetModules().size() ? ",\n" : "\n");
+        }
+        f.put("target_modules", targets.append("  ]").toString());
+        f.put("task_type", quote("CAUSAL_LM"));
+        f.put("trainable_token_indices", "null");
+        f.put("use_dora", Boolean.toString(c.useDora()));
+        f.put("use_rslora", Boolean.toString(c.useRslora()));
+        StringBuilder sb = new StringBuilder("{\n");
+        int i = 0;
+        for (var e : f.entrySet()) {
+            sb.append("  ").append(quote(e.getKey())).append(": ").append(e.getValue()).append(++i < f.size() ? ",\n" : "\n");
+        }
+        return sb.append("}").toString();
+    }
+
+    private static String quote(String s) {
+        return JsonNodeFactory.instance.textNode(s).toString();
+    }
+
+    /** Reads and validates adapter_config.json (unknown keys are ignored). */
+    public static LoraConfig readConfig(Path dir) {
+        Path file = dir.resolve(CONFIG_FILE);
+        JsonNode root;
+        try {
+            root = JSON.readTree(Files.readString(file, StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new FinloraException(file + ": cannot read the adapter config: " + e.getMessage(), e);
+        }
+        if (root == null || !root.isObject()) throw new FinloraException(file + ": expected a JSON object");
+        String peftType = text(root, "peft_type", file);
+        if (peftType != null && !peftType.equals("LORA")) throw new FinloraException(file + ": field 'peft_type' is '" + peftType + "', expected 'LORA'");
+        JsonNode r = root.get("r");
+        if (r == null || !r.canConvertToInt() || !r.isIntegralNumber() || r.asInt() <= 0) {
+            throw new FinloraException(file + ": field 'r' must be a positive integer, got " + r);
+        }
+        JsonNode alpha = root.get("lora_alpha");
+        if (alpha == null || !alpha.isNumber()) throw new FinloraException(file + ": field 'lora_alpha' must be a number, got " + alpha);
+        JsonNode tm = root.get("target_modules");
+        List<String> targets = new ArrayList<>();
+        if (tm != null && tm.isArray()) {
+            for (JsonNode t : tm) {
+                if (!t.isTextual()) throw new FinloraException(file + ": field 'target_modules' must list module names, got " + t);
+                targets.add(t.asText());
+            }
+        } else if (tm != null && tm.isTextual() && tm.asText().equals("all-linear")) {
+            targets.addAll(LoraConfig.ALL_TARGETS);
+        } else {
+            throw new FinloraException(file + ": field 'target_modules' must be a list of module names (or \"all-linear\"), got " + tm);
+        }
+        for (String t : targets) {
+            if (!LoraConfig.ALL_TARGETS.contains(t)) {
+                throw new FinloraException(file + ": field 'target_modules' names '" + t + "', expected some of " + LoraConfig.ALL_TARGETS);
+            }
+        }
+        // features this engine does not implement: refuse rather than load something different
+        requireEmpty(root, "rank_pattern", file);
+        requireEmpty(root, "alpha_pattern", file);
+        requireNullOrFalse(root, "fan_in_fan_out", file);
+        requireNull(root, "layers_to_transform", file);
+        String bias = text(root, "bias", file);
+        if (bias != null && !bias.equals("none")) throw new FinloraException(file + ": field 'bias' is '" + bias + "'; only \"none\" is supported");
+        JsonNode dropout = root.get("lora_dropout");
+        float p = dropout == null || dropout.isNull() ? 0f : (float) dropout.asDouble();
+        JsonNode init = root.get("init_lora_weights");
+        String initName = init != null && init.isTextual() && init.asText().equals("gaussian") ? "gaussian" : "default";
+        String base = text(root, "base_model_name_or_path", file);
+        return new LoraConfig(r.asInt(), (float) alpha.asDouble(), p, targets, bool(root, "use_rslora"), bool(root, "use_dora"), initName, base);
+    }
+
+    /** Reads an adapter folder for a model, checking every tensor's name and shape. */
+    public static LoraAdapter load(Path dir, LlamaConfig model) {
+        LoraConfig config = readConfig(dir);
+        LoraAdapter adapter = LoraAdapter.zeros(config, model);
+        Path file = dir.resolve(WEIGHTS_FILE);
+        if (!Files.isRegularFile(file)) throw new FinloraException(file + ": adapter weights file not found");
+        try (Arena arena = Arena.ofConfined()) {
+            SafetensorsFile st = SafetensorsFile.open(file, arena);
+            Map<String, Tensor> tensors = st.tensors();
+            Set<String> used = new HashSet<>();
+            int r = config.rank();
+            for (int l = 0; l < model.nLayers(); l++) {
+                for (int m = 0; m < 7; m++) {
+                    if (adapter.a(l, m) == null) continue;
+                    fill(file, tensors, LoraAdapter.peftName(l, m, "lora_A"), new long[]{r, adapter.inFeatures(m)}, adapter.a(l, m), used);
+                    fill(file, tensors, LoraAdapter.peftName(l, m, "lora_B"), new long[]{adapter.outFeatures(m), r}, adapter.b(l, m), used);
+                    if (config.useDora()) {
+                        fill(file, tensors, LoraAdapter.magnitudeName(l, m), new long[]{adapter.outFeatures(m)}, adapter.magnitude(l, m), used);
+                    }
+                }
+            }
+            for (String name : tensors.keySet()) {
+                if (!used.contains(name)) {
+                    throw new FinloraException(file + ": unexpected tensor '" + name + "' (model has " + model.nLayers()
+                            + " layers; targets " + config.targetModules() + ")");
+                }
+            }
+        }
+        return adapter;
+    }
+
+    private static void fill(Path file, Map<String, Tensor> tensors, String name, long[] shape, float[] into, Set<String> used) {
+        Tensor t = tensors.get(name);
+        if (t == null) throw new FinloraException(file + ": tensor '" + name + "' is missing");
+        if (!Arrays.equals(t.shape(), shape)) {
+            throw new FinloraException(file + ": tensor '" + name + "' has shape " + Arrays.toString(t.shape())
+                    + " but the model needs " + Arrays.toString(shape));
+        }
+        float[] v = Floats.toFloatArray(t);
+        System.arraycopy(v, 0, into, 0, into.length);
+        used.add(name);
+    }
+
+    private static String text(JsonNode root, String key, Path file) {
+        JsonNode n = root.get(key);
+        if (n == null || n.isNull()) return null;
+        if (!n.isTextual()) throw new FinloraException(file + ": field '" + key + "' must be a string, got " + n);
+        return n.asText();
+    }
+
+    private static boolean bool(JsonNode root, String key) {
+        JsonNode n = root.get(key);
+        return n != null && n.asBoolean(false);
+    }
+
+    private static void requireEmpty(JsonNode root, String key, Path file) {
+        JsonNode n = root.get(key);
+        if (n != null && !n.isNull() && !(n.isObject() && n.isEmpty())) {
+            throw new FinloraException(file + ": field '" + key + "' is " + n + "; per-module patterns are not supported");
+        }
+    }
+
+    private static void requireNull(JsonNode root, String key, Path file) {
+        JsonNode n = root.get(key);
+        if (n != null && !n.isNull()) throw new FinloraException(file + ": field '" + key + "' is " + n + "; only null is supported");
+    }
+
+    private static void requireNullOrFalse(JsonNode root, String key, Path file) {
+        JsonNode n = root.get(key);
+        if (n != null && !n.isNull() && n.asBoolean(true)) throw new FinloraException(file + ": field '" + key + "' is " + n + "; only false is supported");
+    }
+
+    private static void writeAtomically(Path target, String text) {
+        Path tmp = null;
+        try {
+            tmp = Files.createTempFile(target.toAbsolutePath().getParent(), "." + target.getFileName() + ".", ".tmp");
+            Files.writeString(tmp, text, StandardCharsets.UTF_8);
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+            tmp = null;
+        } catch (IOException e) {
+            throw new FinloraException(target + ": cannot write: " + e.getMessage(), e);
+        } finally {
+            if (tmp != null) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
+                    // best effort cleanup of our own temp file
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,15 @@
+package org.finlora.train.optim;
+
+import java.util.List;
+
+/** An optimizer over a fixed list of f32 parameter tensors (bound at construction). */
+public interface Optimizer {
+    /** One update with the given gradients (same order and sizes as the parameters) and learning rate. */
+    void step(List<float[]> grads, double lr);
+
+    /** Bytes of optimizer state. */
+    long stateBytes();
+
+    /** Steps taken so far. */
+    long steps();
+}
