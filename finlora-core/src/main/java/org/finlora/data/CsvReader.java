@@ -16,11 +16,13 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Reads a CSV file (RFC 4180, first row = header) into {@link Example}s: the prompt and answer
  * come from two named columns (FinLoRA's names {@code context}/{@code target} by default), every
- * other column is kept in {@link Example#fields()}. Errors name the file and the line.
+ * other column is kept in {@link Example#fields()}. Without those columns, FinGPT-style
+ * {@code instruction}/{@code input}/{@code output} columns are formatted as FinLoRA does. Errors name the file and the line.
  */
 public final class CsvReader {
     private CsvReader() {
@@ -40,8 +42,11 @@ public final class CsvReader {
         try (Reader reader = Files.newBufferedReader(path, StandardCharsets.UTF_8);
              CSVParser parser = CSVParser.builder().setReader(reader).setFormat(format).get()) {
             List<String> header = parser.getHeaderNames();
-            requireColumn(path, header, contextColumn);
-            requireColumn(path, header, targetColumn);
+            boolean fingpt = !header.contains(contextColumn) && header.contains("instruction") && header.contains("output");
+            if (!fingpt) {
+                requireColumn(path, header, contextColumn);
+                requireColumn(path, header, targetColumn);
+            }
             var it = parser.iterator();
             while (limit <= 0 || out.size() < limit) {
                 long lineBefore = parser.getCurrentLineNumber() + 1;
@@ -56,11 +61,17 @@ public final class CsvReader {
                 if (!rec.isConsistent()) {
                     throw new FinloraException(where + ": expected " + header.size() + " columns, found " + rec.size());
                 }
+                Set<String> used = fingpt ? Set.of("instruction", "input", "output") : Set.of(contextColumn, targetColumn);
                 Map<String, String> fields = new LinkedHashMap<>();
                 for (String h : header) {
-                    if (!h.equals(contextColumn) && !h.equals(targetColumn)) fields.put(h, rec.get(h));
+                    if (!used.contains(h)) fields.put(h, rec.get(h));
                 }
-                out.add(new Example(rec.get(contextColumn), rec.get(targetColumn), fields, where));
+                if (fingpt) {
+                    String input = header.contains("input") ? rec.get("input") : "";
+                    out.add(new Example(FinTask.formatExample(rec.get("instruction"), input), rec.get("output"), fields, where));
+                } else {
+                    out.add(new Example(rec.get(contextColumn), rec.get(targetColumn), fields, where));
+                }
             }
         } catch (NoSuchFileException e) {
             throw new FinloraException(path + ": no such file");

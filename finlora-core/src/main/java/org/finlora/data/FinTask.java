@@ -42,6 +42,9 @@ public final class FinTask {
     public record HfSource(String repo, String config, String split, String file, String note) {
     }
 
+    /** Placeholders in prompt formats; declared before ALL, which uses it. */
+    private static final Pattern PLACEHOLDER = Pattern.compile("<[a-z]+>");
+
     private static final String SENTIMENT3 = "{negative/neutral/positive}";
     private static final String NEWS = "What is the sentiment of this news? Please choose an answer from " + SENTIMENT3 + ".";
     private static final String TWEET = "What is the sentiment of this tweet? Please choose an answer from " + SENTIMENT3 + ".";
@@ -191,6 +194,43 @@ public final class FinTask {
         throw new FinloraException("unknown task '" + name + "' (known tasks: " + String.join(", ", names()) + ")");
     }
 
+    /**
+     * The task of a data file given without --task: the task whose name or alias starts the file
+     * name ("fpb_dev.jsonl" → fpb; the longest such name wins), else the first task (in {@link
+     * #all()} order) whose prompt format every row matches; otherwise an error asking for --task.
+     */
+    public static FinTask infer(Path file, List<Example> rows) {
+        String base = file.getFileName().toString().toLowerCase(Locale.ROOT).replace('-', '_');
+        FinTask best = null;
+        int bestLen = -1;
+        for (FinTask t : ALL) {
+            List<String> keys = new ArrayList<>(t.aliases);
+            keys.add(t.name);
+            for (String k : keys) {
+                if (k.length() > bestLen && base.startsWith(k) && base.length() > k.length()
+                        && "_.".indexOf(base.charAt(k.length())) >= 0) {
+                    best = t;
+                    bestLen = k.length();
+                }
+            }
+        }
+        if (best != null) return best;
+        if (!rows.isEmpty()) {
+            for (FinTask t : ALL) {
+                boolean all = true;
+                for (Example e : rows) {
+                    if (!t.matchesFormat(e.context())) {
+                        all = false;
+                        break;
+                    }
+                }
+                if (all) return t;
+            }
+        }
+        throw new FinloraException(file + ": cannot tell which task this data is for; pass --task (known tasks: "
+                + String.join(", ", names()) + ")");
+    }
+
     public static List<String> names() {
         List<String> out = new ArrayList<>();
         for (FinTask t : ALL) out.add(t.name);
@@ -218,7 +258,11 @@ public final class FinTask {
         return labels;
     }
 
-    /** FinLoRA's max_new_tokens for this task (test/test_dataset.py; its default is 30). */
+    /**
+     * FinLoRA's max_new_tokens for this task (test/test_dataset.py at commit 9f32953; its default
+     * is 30). That version gives "formula" (financial math) 50 and xbrl_formula(_calc)_extract 30;
+     * an older version gave xbrl_tags_extract 10 (now 20).
+     */
     public int maxNewTokens() {
         return maxNewTokens;
     }
@@ -300,12 +344,18 @@ public final class FinTask {
         return "Instruction: " + instruction + "\nInput: " + input + "\nAnswer: ";
     }
 
+    /**
+     * FinLoRA's format_example for FinGPT-style rows (instruction, input, output): "Instruction:
+     * I\n", then "Input: X\n" only when the input is non-empty, then "Answer: ".
+     */
+    public static String formatExample(String instruction, String input) {
+        return "Instruction: " + instruction + "\n" + (input == null || input.isEmpty() ? "" : "Input: " + input + "\n") + "Answer: ";
+    }
+
     @Override
     public String toString() {
         return name;
     }
-
-    private static final Pattern PLACEHOLDER = Pattern.compile("<[a-z]+>");
 
     private static String instr(String instruction) {
         return instructionPrompt(instruction, "<input>");
@@ -316,7 +366,7 @@ public final class FinTask {
         Matcher m = PLACEHOLDER.matcher(format);
         int last = 0;
         while (m.find()) {
-            re.append(Pattern.quote(format.substring(last, m.start()))).append("(.*)");
+            re.append(Pattern.quote(format.substring(last, m.start()))).append("(.*?)");
             last = m.end();
         }
         re.append(Pattern.quote(format.substring(last)));

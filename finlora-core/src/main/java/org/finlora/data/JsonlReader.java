@@ -22,11 +22,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.Set;
 
 /**
  * Streams FinLoRA JSONL: one JSON object per line with string fields {@code context} and
- * {@code target}; other fields are kept as text in {@link Example#fields()}. Blank lines are
- * skipped. Every problem is a {@link FinloraException} "file:line: reason".
+ * {@code target}; other fields are kept as text in {@link Example#fields()}. FinGPT-style rows
+ * ({@code instruction}, {@code input}, {@code output}) are turned into FinLoRA's context the way
+ * FinLoRA's format_example does. Blank lines are skipped. Every problem is a {@link FinloraException} "file:line: reason".
  */
 public final class JsonlReader implements Iterator<Example>, Closeable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -117,12 +119,23 @@ public final class JsonlReader implements Iterator<Example>, Closeable {
         if (node == null || !node.isObject()) {
             throw new FinloraException(where + ": expected a JSON object {\"" + contextField + "\": ..., \"" + targetField + "\": ...}");
         }
-        String context = stringField(node, contextField, where);
-        String target = stringField(node, targetField, where);
+        String context, target;
+        Set<String> used;
+        if (!node.has(contextField) && node.has("instruction") && node.has("output")) {
+            // FinGPT-style row: build FinLoRA's context as its format_example does
+            String input = node.has("input") ? stringField(node, "input", where) : "";
+            context = FinTask.formatExample(stringField(node, "instruction", where), input);
+            target = stringField(node, "output", where);
+            used = Set.of("instruction", "input", "output");
+        } else {
+            context = stringField(node, contextField, where);
+            target = stringField(node, targetField, where);
+            used = Set.of(contextField, targetField);
+        }
         Map<String, String> fields = new LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
             var f = it.next();
-            if (f.getKey().equals(contextField) || f.getKey().equals(targetField)) continue;
+            if (used.contains(f.getKey())) continue;
             JsonNode v = f.getValue();
             fields.put(f.getKey(), v.isTextual() ? v.textValue() : v.toString());
         }

@@ -11,12 +11,14 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
  * Reads a Parquet file (flat schema of primitive columns, as the Hugging Face Hub's converted
  * datasets are) into {@link Example}s: two named string columns become prompt and answer, the
- * other columns are kept as text. Uses parquet-java through parquet-floor, which needs no Hadoop
+ * other columns are kept as text; FinGPT-style instruction/input/output columns are formatted as
+ * FinLoRA's format_example does. Uses parquet-java through parquet-floor, which needs no Hadoop
  * install. Errors name the file and the row.
  */
 public final class ParquetReader {
@@ -54,11 +56,22 @@ public final class ParquetReader {
                 Map<String, Object> row = it.next();
                 rowNumber++;
                 String where = path + ": row " + rowNumber;
-                String context = stringColumn(row, contextColumn, where);
-                String target = stringColumn(row, targetColumn, where);
+                String context, target;
+                Set<String> used;
+                if (!row.containsKey(contextColumn) && row.containsKey("instruction") && row.containsKey("output")) {
+                    // FinGPT-style row: FinLoRA's format_example
+                    Object input = row.get("input");
+                    context = FinTask.formatExample(stringColumn(row, "instruction", where), input == null ? "" : text(input));
+                    target = stringColumn(row, "output", where);
+                    used = Set.of("instruction", "input", "output");
+                } else {
+                    context = stringColumn(row, contextColumn, where);
+                    target = stringColumn(row, targetColumn, where);
+                    used = Set.of(contextColumn, targetColumn);
+                }
                 Map<String, String> fields = new LinkedHashMap<>();
                 for (var e : row.entrySet()) {
-                    if (e.getKey().equals(contextColumn) || e.getKey().equals(targetColumn)) continue;
+                    if (used.contains(e.getKey())) continue;
                     fields.put(e.getKey(), text(e.getValue()));
                 }
                 out.add(new Example(context, target, fields, where));

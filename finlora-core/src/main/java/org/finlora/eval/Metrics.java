@@ -74,12 +74,14 @@ public final class Metrics {
     }
 
     /**
-     * NWGI scored after FinLoRA's 7→3 mapping: the target and the earliest 7-class label found in
-     * the answer are both mapped; correct iff equal. Responses: mapped target if correct, else the
+     * NWGI scored after FinLoRA's 7→3 mapping: the target and the earliest label found in the
+     * answer (labels: the mapping's 7 keys plus set(targets), lowercased) are both mapped; correct
+     * iff equal. Responses: mapped target if correct, else the
      * raw answer (as in {@link #classify}).
      */
     public static Scored classifyMapped(List<String> answers, List<String> targets, Map<String, String> mapping) {
         Set<String> labels = new LinkedHashSet<>();
+        for (String k : mapping.keySet()) labels.add(lower(k));
         for (String t : targets) labels.add(lower(t));
         List<String> labelList = new ArrayList<>(labels);
         int n = answers.size();

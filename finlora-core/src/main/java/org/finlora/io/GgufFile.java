@@ -149,6 +149,9 @@ public final class GgufFile {
         }
         c.pos = 4;
         int version = c.u32("version");
+        if (Integer.reverseBytes(version) == 2 || Integer.reverseBytes(version) == 3) {
+            throw c.error(4, "big-endian GGUF is not supported (convert the model on a little-endian machine)");
+        }
         if (version != 2 && version != 3) {
             throw c.error(4, "GGUF version " + Integer.toUnsignedString(version) + " is not supported (expected 2 or 3)");
         }
@@ -170,11 +173,11 @@ public final class GgufFile {
             long at = c.pos;
             String key = c.string("metadata key #" + i);
             long typeAt = c.pos;
-            int code = c.u32("type of '" + key + "'");
+            int code = c.u32("type of " + SafetensorsFile.quote(key) + "");
             GgufValueType type = GgufValueType.of(code);
-            if (type == null) throw c.error(typeAt, "metadata '" + key + "' has unknown value type " + Integer.toUnsignedString(code));
+            if (type == null) throw c.error(typeAt, "metadata " + SafetensorsFile.quote(key) + " has unknown value type " + Integer.toUnsignedString(code));
             Object value = readValue(c, type, key, 0);
-            if (metadata.putIfAbsent(key, value) != null) throw c.error(at, "duplicate metadata key '" + key + "'");
+            if (metadata.putIfAbsent(key, value) != null) throw c.error(at, "duplicate metadata key " + SafetensorsFile.quote(key) + "");
             types.put(key, type);
             if (type == GgufValueType.ARRAY) elementTypes.put(key, GgufValueType.of(file.get(I32, typeAt + 4)));
         }
@@ -193,18 +196,18 @@ public final class GgufFile {
         for (long i = 0; i < tensorCount; i++) {
             long at = c.pos;
             String name = c.string("tensor name #" + i);
-            if (seen.put(name, i) != null) throw c.error(at, "duplicate tensor name '" + name + "'");
+            if (seen.put(name, i) != null) throw c.error(at, "duplicate tensor name " + SafetensorsFile.quote(name) + "");
             long dimsAt = c.pos;
-            int nDims = c.u32("n_dims of '" + name + "'");
-            if (nDims < 0 || nDims > MAX_DIMS) throw c.error(dimsAt, "tensor '" + name + "' has " + Integer.toUnsignedString(nDims) + " dims (at most 4)");
+            int nDims = c.u32("n_dims of " + SafetensorsFile.quote(name) + "");
+            if (nDims < 0 || nDims > MAX_DIMS) throw c.error(dimsAt, "tensor " + SafetensorsFile.quote(name) + " has " + Integer.toUnsignedString(nDims) + " dims (at most 4)");
             long[] ne = new long[nDims];
             for (int d = 0; d < nDims; d++) {
                 long dAt = c.pos;
-                ne[d] = c.u64("dim " + d + " of '" + name + "'");
-                if (ne[d] < 0) throw c.error(dAt, "tensor '" + name + "' dim " + d + " = " + Long.toUnsignedString(ne[d]) + " is too large");
+                ne[d] = c.u64("dim " + d + " of " + SafetensorsFile.quote(name) + "");
+                if (ne[d] < 0) throw c.error(dAt, "tensor " + SafetensorsFile.quote(name) + " dim " + d + " = " + Long.toUnsignedString(ne[d]) + " is too large");
             }
-            int type = c.u32("type of '" + name + "'");
-            long offset = c.u64("offset of '" + name + "'");
+            int type = c.u32("type of " + SafetensorsFile.quote(name) + "");
+            long offset = c.u64("offset of " + SafetensorsFile.quote(name) + "");
             infos.add(new TensorInfo(name, ne, type, offset));
         }
         long dataStart = alignUp(c.pos, alignment);
@@ -216,7 +219,7 @@ public final class GgufFile {
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         List<long[]> spans = new ArrayList<>(infos.size());
         for (TensorInfo ti : infos) {
-            String where = source + ": tensor '" + ti.name + "'";
+            String where = source + ": tensor " + SafetensorsFile.quote(ti.name) + "";
             DType dtype = dtypeOf(where, ti.ggmlType);
             long elements = 1;
             long[] shape = new long[ti.ggmlDims.length];
@@ -231,8 +234,8 @@ public final class GgufFile {
             if (ti.ggmlDims.length > 0 && ti.ggmlDims[0] % dtype.blockSize != 0) {
                 throw new FinloraException(where + ": row length " + ti.ggmlDims[0] + " is not a multiple of the " + dtype + " block size " + dtype.blockSize);
             }
-            long bytes = elements / dtype.blockSize * dtype.blockBytes;
             if (elements / dtype.blockSize > Long.MAX_VALUE / dtype.blockBytes) throw new FinloraException(where + ": byte size overflows");
+            long bytes = elements / dtype.blockSize * dtype.blockBytes;
             if (ti.offset < 0 || ti.offset % alignment != 0) {
                 throw new FinloraException(where + ": data offset " + Long.toUnsignedString(ti.offset) + " is not a multiple of the alignment " + alignment);
             }
@@ -246,8 +249,8 @@ public final class GgufFile {
         spans.sort((a, b) -> Long.compare(a[0], b[0]));
         for (int i = 1; i < spans.size(); i++) {
             if (spans.get(i)[0] < spans.get(i - 1)[1]) {
-                throw new FinloraException(source + ": tensors '" + infos.get((int) spans.get(i - 1)[2]).name + "' and '"
-                        + infos.get((int) spans.get(i)[2]).name + "' overlap in the data section");
+                throw new FinloraException(source + ": tensors " + SafetensorsFile.quote(infos.get((int) spans.get(i - 1)[2]).name) + " and "
+                        + SafetensorsFile.quote(infos.get((int) spans.get(i)[2]).name) + " overlap in the data section");
             }
         }
         return new GgufFile(source, version, metadata, types, elementTypes, infos, tensors, alignment, dataStart);
@@ -267,12 +270,12 @@ public final class GgufFile {
             case BOOL -> {
                 long at = c.pos;
                 byte b = c.u8(key);
-                if (b != 0 && b != 1) throw c.error(at, "metadata '" + key + "' bool is " + (b & 0xFF) + " (expected 0 or 1)");
+                if (b != 0 && b != 1) throw c.error(at, "metadata " + SafetensorsFile.quote(key) + " bool is " + (b & 0xFF) + " (expected 0 or 1)");
                 yield b == 1;
             }
             case STRING -> {
                 if (++c.objects > MAX_OBJECTS) throw c.error(c.pos, "more than " + MAX_OBJECTS + " strings/arrays in metadata");
-                yield c.string("metadata '" + key + "' string");
+                yield c.string("metadata " + SafetensorsFile.quote(key) + " string");
             }
             case ARRAY -> readArray(c, key, depth);
         };
@@ -280,16 +283,16 @@ public final class GgufFile {
 
     private static List<Object> readArray(Cursor c, String key, int depth) {
         long at = c.pos;
-        if (depth >= MAX_ARRAY_DEPTH) throw c.error(at, "metadata '" + key + "' nests arrays deeper than " + MAX_ARRAY_DEPTH);
-        int code = c.u32("array type of '" + key + "'");
+        if (depth >= MAX_ARRAY_DEPTH) throw c.error(at, "metadata " + SafetensorsFile.quote(key) + " nests arrays deeper than " + MAX_ARRAY_DEPTH);
+        int code = c.u32("array type of " + SafetensorsFile.quote(key) + "");
         GgufValueType et = GgufValueType.of(code);
-        if (et == null) throw c.error(at, "metadata '" + key + "' array has unknown element type " + Integer.toUnsignedString(code));
-        long n = c.u64("array length of '" + key + "'");
+        if (et == null) throw c.error(at, "metadata " + SafetensorsFile.quote(key) + " array has unknown element type " + Integer.toUnsignedString(code));
+        long n = c.u64("array length of " + SafetensorsFile.quote(key) + "");
         if (n < 0 || n > c.remaining() / et.minBytes) {
-            throw c.error(at + 4, "metadata '" + key + "' array of " + Long.toUnsignedString(n) + " " + et
+            throw c.error(at + 4, "metadata " + SafetensorsFile.quote(key) + " array of " + Long.toUnsignedString(n) + " " + et
                     + " cannot fit in the " + c.remaining() + " bytes left");
         }
-        if (n > MAX_ARRAY_ELEMENTS) throw c.error(at + 4, "metadata '" + key + "' array of " + n + " elements is too large");
+        if (n > MAX_ARRAY_ELEMENTS) throw c.error(at + 4, "metadata " + SafetensorsFile.quote(key) + " array of " + n + " elements is too large");
         int len = (int) n;
         long p = c.pos;
         MemorySegment s = c.seg;
@@ -300,7 +303,7 @@ public final class GgufFile {
                 boolean[] v = new boolean[len];
                 for (int i = 0; i < len; i++) {
                     byte b = s.get(ValueLayout.JAVA_BYTE, p + i);
-                    if (b != 0 && b != 1) throw c.error(p + i, "metadata '" + key + "' bool is " + (b & 0xFF) + " (expected 0 or 1)");
+                    if (b != 0 && b != 1) throw c.error(p + i, "metadata " + SafetensorsFile.quote(key) + " bool is " + (b & 0xFF) + " (expected 0 or 1)");
                     v[i] = b == 1;
                 }
                 values = v;

@@ -47,7 +47,7 @@ public final class GgufLoader {
             Map<String, Object> meta = file.metadata();
             Object arch = meta.get("general.architecture");
             if (arch == null) throw new FinloraException(source + ": missing metadata general.architecture");
-            if (!"llama".equals(arch)) throw new FinloraException(source + ": unknown architecture " + arch + " (only llama is supported)");
+            if (!"llama".equals(arch)) throw new FinloraException(source + ": unknown architecture " + SafetensorsFile.quote(String.valueOf(arch)) + " (only llama is supported)");
             Map<String, Tensor> tensors = hfTensors(file.tensors());
             LlamaConfig cfg = config(source, meta, file.tensors());
             LlamaTensors.check(source, cfg, tensors);
@@ -157,7 +157,7 @@ public final class GgufLoader {
     }
 
     private static String abbreviate(Object v) {
-        String s = String.valueOf(v);
-        return s.length() > 60 ? s.substring(0, 60) + "..." : s;
+        String s = SafetensorsFile.quote(String.valueOf(v));
+        return s.length() > 60 ? s.substring(0, 60) + "...'" : s;
     }
 }

@@ -67,7 +67,7 @@ public final class HfFolderLoader {
     public static LlamaConfig config(Path file, JsonNode c) {
         JsonNode mt = c.get("model_type");
         if (mt != null && !mt.isNull()) {
-            if (!"llama".equals(mt.asText())) throw new FinloraException(file + ": unknown model_type " + mt.asText() + " (only llama is supported)");
+            if (!"llama".equals(mt.asText())) throw new FinloraException(file + ": unknown model_type " + SafetensorsFile.quote(mt.asText()) + " (only llama is supported)");
         } else {
             JsonNode archs = c.get("architectures");
             boolean llama = false;
@@ -100,7 +100,7 @@ public final class HfFolderLoader {
         JsonNode t = rs.has("rope_type") ? rs.get("rope_type") : rs.get("type");
         String type = t == null || t.isNull() ? "default" : t.asText();
         if (type.equals("default")) return null;
-        if (!type.equals("llama3")) throw new FinloraException(file + ": rope_scaling type '" + type + "' is not supported (only llama3)");
+        if (!type.equals("llama3")) throw new FinloraException(file + ": rope_scaling type " + SafetensorsFile.quote(type) + " is not supported (only llama3)");
         return new LlamaConfig.RopeScaling(floatField(file, rs, "factor", -1f, "rope_scaling.factor"),
                 floatField(file, rs, "low_freq_factor", -1f, "rope_scaling.low_freq_factor"),
                 floatField(file, rs, "high_freq_factor", -1f, "rope_scaling.high_freq_factor"),

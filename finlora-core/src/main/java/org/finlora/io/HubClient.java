@@ -70,6 +70,15 @@ public final class HubClient {
 
     HubClient(String endpoint, String token, HfCache cache, boolean offline, long retryDelayMillis) {
         this.endpoint = endpoint.endsWith("/") ? endpoint.substring(0, endpoint.length() - 1) : endpoint;
+        URI u;
+        try {
+            u = new URI(this.endpoint);
+        } catch (java.net.URISyntaxException e) {
+            u = null;
+        }
+        if (u == null || u.getHost() == null || !("http".equals(u.getScheme()) || "https".equals(u.getScheme()))) {
+            throw new FinloraException("HF_ENDPOINT '" + endpoint + "' is not an http(s) URL");
+        }
         this.token = token == null || token.isBlank() ? null : token.trim();
         this.cache = cache;
         this.offline = offline;
@@ -78,13 +87,29 @@ public final class HubClient {
                 .connectTimeout(Duration.ofSeconds(15)).build();
     }
 
-    /** Endpoint from HF_ENDPOINT, token from HF_TOKEN, cache from the HF variables, offline when HF_HUB_OFFLINE=1. */
+    /** Endpoint from HF_ENDPOINT, token from HF_TOKEN (or the login token file), cache from the HF variables, offline when HF_HUB_OFFLINE=1. */
     public static HubClient fromEnvironment() {
         Map<String, String> env = System.getenv();
         String ep = env.getOrDefault("HF_ENDPOINT", DEFAULT_ENDPOINT);
         String off = env.getOrDefault("HF_HUB_OFFLINE", "");
         boolean offline = off.equals("1") || off.equalsIgnoreCase("true") || off.equalsIgnoreCase("yes");
-        return new HubClient(ep.isBlank() ? DEFAULT_ENDPOINT : ep, env.get("HF_TOKEN"), HfCache.fromEnvironment(env), offline);
+        return new HubClient(ep.isBlank() ? DEFAULT_ENDPOINT : ep, token(env), HfCache.fromEnvironment(env), offline);
+    }
+
+    /** HF_TOKEN, else the token file huggingface-cli login writes ($HF_TOKEN_PATH, $HF_HOME/token, ~/.cache/huggingface/token). */
+    static String token(Map<String, String> env) {
+        String t = env.get("HF_TOKEN");
+        if (t != null && !t.isBlank()) return t.trim();
+        Path file;
+        if (env.get("HF_TOKEN_PATH") != null) file = Path.of(env.get("HF_TOKEN_PATH"));
+        else if (env.get("HF_HOME") != null) file = Path.of(env.get("HF_HOME"), "token");
+        else file = Path.of(System.getProperty("user.home"), ".cache", "huggingface", "token");
+        try {
+            String s = Files.isRegularFile(file) ? Files.readString(file).trim() : "";
+            return s.isEmpty() ? null : s;
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     public HfCache cache() {
@@ -180,7 +205,17 @@ public final class HubClient {
             Path pointer = cache.snapshotDir(type, repo, commit).resolve(file);
             if (Files.isRegularFile(pointer)) return pointer;
             Path blob = cache.blobPath(type, repo, meta.etag);
-            if (!Files.isRegularFile(blob)) fetch(meta, blob, repo, file, progress);
+            if (!Files.isRegularFile(blob)) {
+                // One writer per blob across processes (the lock lives where huggingface_hub keeps its own).
+                Path lockFile = cache.root().resolve(".locks").resolve(cache.repoDir(type, repo).getFileName()).resolve(meta.etag + ".lock");
+                Files.createDirectories(lockFile.getParent());
+                try (FileChannel lock = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                     var held = lock.lock()) {
+                    if (!Files.isRegularFile(blob)) fetch(meta, () -> head(url, repo, file), blob, repo, file, progress);
+                } catch (java.nio.channels.OverlappingFileLockException e) {
+                    throw new FinloraException(repo + ": " + file + " is already being downloaded by this process");
+                }
+            }
             link(blob, pointer);
             return pointer;
         } catch (IOException e) {
@@ -248,7 +283,8 @@ public final class HubClient {
     }
 
     /** GETs the blob into blobs/&lt;etag&gt;.incomplete, resuming after cut connections, then verifies and moves it. */
-    private void fetch(Meta meta, Path blob, String repo, String file, Progress progress) throws IOException {
+    private void fetch(Meta meta, java.util.function.Supplier<Meta> refresh, Path blob, String repo, String file,
+                       Progress progress) throws IOException {
         Files.createDirectories(blob.getParent());
         Path part = blob.resolveSibling(blob.getFileName() + ".incomplete");
         IOException last = null;
@@ -261,6 +297,13 @@ public final class HubClient {
             } catch (IOException e) {
                 last = e;
                 sleep(retryDelayMillis * attempt);
+                // Signed CDN URLs expire: ask the Hub again where the same blob lives.
+                try {
+                    Meta fresh = refresh.get();
+                    if (fresh.etag.equals(meta.etag)) meta = fresh;
+                } catch (FinloraException ignored) {
+                    // keep the old URL; the next attempt reports what is wrong
+                }
             }
         }
         if (last != null) {
@@ -324,6 +367,9 @@ public final class HubClient {
                 throw new IOException("server refused the resume range");
             }
             if (code >= 500) throw new IOException("HTTP " + code + " from the server");
+            if (code >= 400 && !sameHost(URI.create(r.uri().toString()), URI.create(endpoint))) {
+                throw new IOException("HTTP " + code + " from the download host " + r.uri().getHost());
+            }
             checkStatus(code, r.headers().firstValue("X-Error-Code").orElse(""), repo, file, meta.url);
             boolean append = code == 206;
             if (append) {
@@ -395,20 +441,26 @@ public final class HubClient {
             if (errorCode.equals("RepoNotFound") || file == null) throw new FinloraException(repo + ": repo not found on " + endpoint + " (HTTP 404)");
             throw new FinloraException(what + ": not found on " + endpoint + " (HTTP 404)");
         }
+        if (code >= 500) throw new UnreachableException(what + ": HTTP " + code + " from " + url + " (server error; try again later)");
         throw new FinloraException(what + ": HTTP " + code + " from " + url);
     }
 
     private FinloraException notCached(String repo, UnreachableException cause) {
+        if (cause != null && cause.getCause() == null) return cause;   // a server error: its own message says more
         String why = offline ? "HF_HUB_OFFLINE is set" : "cannot reach " + endpoint;
         return new FinloraException(why + " and " + repo + " is not in the HF cache at " + cache.root()
                 + (cause != null && cause.getCause() != null && cause.getCause().getMessage() != null
                 ? " (" + cause.getCause().getClass().getSimpleName() + ")" : ""), cause);
     }
 
-    /** A network failure before any HTTP status (connection refused, DNS, timeout). */
+    /** The Hub is not usable right now: a network failure before any HTTP status, or a 5xx. The cache may still serve. */
     static final class UnreachableException extends FinloraException {
         UnreachableException(String endpoint, IOException cause) {
             super("cannot reach " + endpoint + " (" + cause.getClass().getSimpleName() + ")", cause);
+        }
+
+        UnreachableException(String message) {
+            super(message);
         }
     }
 

@@ -17,6 +17,11 @@ public final class ModelLoader {
     }
 
     public static Checkpoint load(String spec, Path tokenizer) {
+        return load(spec, tokenizer, HubClient.Progress.NONE);
+    }
+
+    /** As {@link #load(String, Path)}, reporting Hub download progress when the model has to be fetched. */
+    public static Checkpoint load(String spec, Path tokenizer, HubClient.Progress progress) {
         if (spec == null || spec.isBlank()) throw new FinloraException("--model: no model given");
         if (spec.startsWith("synthetic:")) return org.finlora.model.SyntheticModels.create(spec.substring("synthetic:".length()));
         Path p = Path.of(spec);
@@ -30,7 +35,7 @@ public final class ModelLoader {
         }
         if (Files.isDirectory(p)) return HfFolderLoader.load(p);
         if (!Files.exists(p) && HfCache.isRepoId(spec) && spec.contains("/")) {
-            return HfFolderLoader.load(resolveRepo(spec, HubClient.fromEnvironment(), HubClient.Progress.NONE));
+            return HfFolderLoader.load(resolveRepo(spec, HubClient.fromEnvironment(), progress));
         }
         if (Files.exists(p)) throw new FinloraException(spec + ": not a model this build can load (expected a llama2.c .bin, a .gguf or an HF folder)");
         throw new FinloraException(spec + ": not found, and not a model this build can load (expected a llama2.c .bin, a .gguf, "
@@ -44,12 +49,13 @@ public final class ModelLoader {
             || f.equals("model.safetensors.index.json"));
 
     /**
-     * The local folder of a repo id: the cached snapshot of main when it has config.json (no
+     * The local folder of a repo id: the cached snapshot of main when it has config.json and weights (no
      * network), else a fresh download of {@link #MODEL_FILES}.
      */
     public static Path resolveRepo(String repo, HubClient hub, HubClient.Progress progress) {
         Optional<Path> cached = hub.cache().snapshot(HfCache.RepoType.MODEL, repo, "main")
-                .filter(s -> Files.isRegularFile(s.resolve("config.json")));
+                .filter(s -> Files.isRegularFile(s.resolve("config.json")) && (Files.isRegularFile(s.resolve("model.safetensors"))
+                        || Files.isRegularFile(s.resolve("model.safetensors.index.json"))));
         if (cached.isPresent()) return cached.get();
         Path snap = hub.downloadSnapshot(HfCache.RepoType.MODEL, repo, "main", MODEL_FILES, progress);
         if (!Files.isRegularFile(snap.resolve("config.json"))) {

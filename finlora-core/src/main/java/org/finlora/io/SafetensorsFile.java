@@ -13,7 +13,10 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -69,9 +72,16 @@ public final class SafetensorsFile {
             throw new FinloraException(source + ": header at offset 8 does not start with '{' (not a safetensors file?)");
         }
         byte[] headerBytes = file.asSlice(8, n).toArray(ValueLayout.JAVA_BYTE);
+        String headerText;
+        try {
+            headerText = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(headerBytes)).toString();
+        } catch (CharacterCodingException e) {
+            throw new FinloraException(source + ": header at offset 8 is not valid UTF-8");
+        }
         JsonNode root;
         try {
-            root = JSON.readTree(new String(headerBytes, StandardCharsets.UTF_8));
+            root = JSON.readTree(headerText);
         } catch (JsonProcessingException e) {
             throw new FinloraException(source + ": header JSON is malformed (" + firstLine(e.getOriginalMessage()) + ")");
         } catch (RuntimeException e) {
@@ -94,13 +104,13 @@ public final class SafetensorsFile {
                 for (Iterator<Map.Entry<String, JsonNode>> m = v.fields(); m.hasNext(); ) {
                     Map.Entry<String, JsonNode> kv = m.next();
                     if (!kv.getValue().isTextual()) {
-                        throw new FinloraException(source + ": __metadata__ value of '" + kv.getKey() + "' is not a string");
+                        throw new FinloraException(source + ": __metadata__ value of " + SafetensorsFile.quote(kv.getKey()) + " is not a string");
                     }
                     metadata.put(kv.getKey(), kv.getValue().textValue());
                 }
                 continue;
             }
-            String where = source + ": tensor '" + name + "'";
+            String where = source + ": tensor " + SafetensorsFile.quote(name) + "";
             if (!v.isObject()) throw new FinloraException(where + ": header entry is not an object");
             JsonNode dt = v.get("dtype"), sh = v.get("shape"), off = v.get("data_offsets");
             if (dt == null || !dt.isTextual()) throw new FinloraException(where + ": missing or non-string dtype");
@@ -148,7 +158,7 @@ public final class SafetensorsFile {
         long expected = 0;
         for (Entry e : byOffset) {
             if (e.begin != expected) {
-                throw new FinloraException(source + ": tensor '" + e.name + "' begins at buffer offset " + e.begin + " where "
+                throw new FinloraException(source + ": tensor " + SafetensorsFile.quote(e.name) + " begins at buffer offset " + e.begin + " where "
                         + expected + " was expected (" + (e.begin > expected ? "hole" : "overlap") + " in data_offsets)");
             }
             expected = e.end;
@@ -191,10 +201,10 @@ public final class SafetensorsFile {
         Map<String, List<String>> byShard = new LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = map.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
-            if (!e.getValue().isTextual()) throw new FinloraException(index + ": weight_map value of '" + e.getKey() + "' is not a file name");
+            if (!e.getValue().isTextual()) throw new FinloraException(index + ": weight_map value of " + SafetensorsFile.quote(e.getKey()) + " is not a file name");
             String shard = e.getValue().textValue();
             if (shard.contains("/") || shard.contains("\\") || shard.startsWith(".")) {
-                throw new FinloraException(index + ": weight_map shard name '" + shard + "' is not a plain file name");
+                throw new FinloraException(index + ": weight_map shard name " + SafetensorsFile.quote(shard) + " is not a plain file name");
             }
             byShard.computeIfAbsent(shard, k -> new ArrayList<>()).add(e.getKey());
         }
@@ -205,7 +215,7 @@ public final class SafetensorsFile {
             Map<String, Tensor> shard = open(shardPath, arena).tensors();
             for (String name : e.getValue()) {
                 Tensor t = shard.get(name);
-                if (t == null) throw new FinloraException(shardPath + ": tensor '" + name + "' listed in " + index.getFileName() + " is not in this shard");
+                if (t == null) throw new FinloraException(shardPath + ": tensor " + SafetensorsFile.quote(name) + " listed in " + index.getFileName() + " is not in this shard");
                 all.put(name, t);
             }
         }
@@ -227,7 +237,7 @@ public final class SafetensorsFile {
             case "F4", "F6_E2M3", "F6_E3M2", "F8_E5M2", "F8_E4M3", "F8_E8M0", "F8_E4M3FNUZ", "F8_E5M2FNUZ",
                  "U16", "U32", "U64", "C64" ->
                     throw new FinloraException(where + ": dtype " + name + " is valid safetensors but not supported by FinLoRA-J");
-            default -> throw new FinloraException(where + ": unknown dtype '" + name + "'");
+            default -> throw new FinloraException(where + ": unknown dtype " + SafetensorsFile.quote(name) + "");
         };
     }
 
@@ -237,6 +247,18 @@ public final class SafetensorsFile {
             case F32, F16, BF16, F64, I8, U8, I16, I32, I64, BOOL -> d.name();
             default -> throw new IllegalArgumentException("safetensors cannot store dtype " + d);
         };
+    }
+
+    /** A name from a file, quoted for a one-line message: control characters escaped, long names cut. */
+    static String quote(String s) {
+        StringBuilder b = new StringBuilder("'");
+        for (int i = 0; i < s.length() && i < 120; i++) {
+            char ch = s.charAt(i);
+            if (ch < 0x20 || ch == 0x7f || (ch >= 0x80 && ch < 0xa0) || ch == 0x2028 || ch == 0x2029) b.append(String.format("\\u%04x", (int) ch));
+            else b.append(ch);
+        }
+        if (s.length() > 120) b.append("...");
+        return b.append('\'').toString();
     }
 
     static String firstLine(String s) {

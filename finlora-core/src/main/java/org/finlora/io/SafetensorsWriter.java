@@ -121,6 +121,36 @@ public final class SafetensorsWriter {
         return ordered;
     }
 
+    /**
+     * Writes a {@code model.safetensors.index.json} ({"metadata": {"total_size": bytes}, "weight_map":
+     * {tensor: shard file}}, keys sorted, 2-space indent as transformers writes it).
+     */
+    public static void writeIndex(Path indexFile, long totalSize, Map<String, String> weightMap) {
+        ObjectNode root = SafetensorsFile.JSON.createObjectNode();
+        root.putObject("metadata").put("total_size", totalSize);
+        ObjectNode map = root.putObject("weight_map");
+        new TreeMap<>(weightMap).forEach(map::put);
+        Path tmp = null;
+        try {
+            byte[] json = SafetensorsFile.JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
+            tmp = AtomicFiles.tempBeside(indexFile);
+            java.nio.file.Files.write(tmp, json);
+            AtomicFiles.moveIntoPlace(tmp, indexFile);
+            tmp = null;
+        } catch (IOException e) {
+            throw AtomicFiles.writeError(indexFile, e);
+        } finally {
+            AtomicFiles.deleteQuietly(tmp);
+        }
+    }
+
+    /** Bytes of tensor data added so far (the index's total_size counts these). */
+    public long dataBytes() {
+        long n = 0;
+        for (Pending p : tensors) n += p.data.byteSize();
+        return n;
+    }
+
     /** Writes the file: temp file beside {@code target}, then an atomic move. */
     public void write(Path target) {
         List<Pending> ordered = ordered();

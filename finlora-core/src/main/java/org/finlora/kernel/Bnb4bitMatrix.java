@@ -207,9 +207,69 @@ public final class Bnb4bitMatrix extends DequantMatrix {
         }
     }
 
+    /** Decode strategy of the tiles (benchmark knob): 0 = two-vector selectFrom lookup, 1 = scalar decode. */
+    int lookup = 0;
+
+    /**
+     * Decode (T = 1) without scratch: each 16-column group is looked up in registers and multiplied
+     * straight into two accumulators. Needs blocks aligned to rows and cols % 16 == 0.
+     */
+    void matvecDirect(float[] x, float[] y) {
+        Parallel.forRange(rows, 8, (start, end) -> {
+            for (int r = start; r < end; r++) y[r] = lookup == 2 ? rowDotRearrange(r, x) : rowDotSelect(r, x);
+        });
+    }
+
+    /** One row times x with the block scale folded into the 16-entry table once per block. */
+    private float rowDotSelect(int r, float[] x) {
+        long rowBase = r * rowBytes;
+        int sBase = r * blocksPerRow;
+        FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
+        for (int b = 0; b < blocksPerRow; b++) {
+            float s = scales[sBase + b];
+            FloatVector t0 = tableLo.mul(s), t1 = tableHi.mul(s);
+            int cEnd = (b + 1) * blocksize;
+            for (int c = b * blocksize; c < cEnd; c += 16) {
+                ByteVector bv = ByteVector.fromMemorySegment(B8, codes, rowBase + (long) (c >>> 4) * 8, ByteOrder.LITTLE_ENDIAN);
+                IntVector iv = (IntVector) bv.convertShape(VectorOperators.B2I, I8, 0);
+                FloatVector lo = (FloatVector) iv.and(15).convert(VectorOperators.I2F, 0);
+                FloatVector hi = (FloatVector) iv.lanewise(VectorOperators.LSHR, 4).and(15).convert(VectorOperators.I2F, 0);
+                acc0 = lo.selectFrom(t0, t1).fma(FloatVector.fromArray(F8, x, c), acc0);
+                acc1 = hi.selectFrom(t0, t1).fma(FloatVector.fromArray(F8, x, c + 8), acc1);
+            }
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Same, with single-vector rearranges of each half of the table and a blend. */
+    private float rowDotRearrange(int r, float[] x) {
+        long rowBase = r * rowBytes;
+        int sBase = r * blocksPerRow;
+        FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
+        for (int b = 0; b < blocksPerRow; b++) {
+            float s = scales[sBase + b];
+            FloatVector t0 = tableLo.mul(s), t1 = tableHi.mul(s);
+            int cEnd = (b + 1) * blocksize;
+            for (int c = b * blocksize; c < cEnd; c += 16) {
+                ByteVector bv = ByteVector.fromMemorySegment(B8, codes, rowBase + (long) (c >>> 4) * 8, ByteOrder.LITTLE_ENDIAN);
+                IntVector iv = (IntVector) bv.convertShape(VectorOperators.B2I, I8, 0);
+                IntVector lo = iv.and(15), hi = iv.lanewise(VectorOperators.LSHR, 4).and(15);
+                var shLo = lo.toShuffle().cast(F8);
+                var shHi = hi.toShuffle().cast(F8);
+                var mLo = lo.compare(VectorOperators.GE, 8).cast(F8);
+                var mHi = hi.compare(VectorOperators.GE, 8).cast(F8);
+                FloatVector wl = t0.rearrange(shLo).blend(t1.rearrange(shLo), mLo);
+                FloatVector wh = t0.rearrange(shHi).blend(t1.rearrange(shHi), mHi);
+                acc0 = wl.fma(FloatVector.fromArray(F8, x, c), acc0);
+                acc1 = wh.fma(FloatVector.fromArray(F8, x, c + 8), acc1);
+            }
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
     @Override
     protected void dequantizeTile(int r, int c0, int len, float[] dst, int off) {
-        if (!VECTOR_DECODE || blocksPerRow == 0 || (c0 & 15) != 0) {
+        if (!VECTOR_DECODE || blocksPerRow == 0 || (c0 & 15) != 0 || lookup == 1) {
             dequantize(r, c0, len, dst, off);
             return;
         }

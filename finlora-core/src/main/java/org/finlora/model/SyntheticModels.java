@@ -89,9 +89,19 @@ public final class SyntheticModels {
         return (2f * u - 1f) * UNIFORM_HALF_WIDTH;
     }
 
+    /** Bytes built since the last GC hint; see {@link #build}. */
+    private static final java.util.concurrent.atomic.AtomicLong SINCE_GC = new java.util.concurrent.atomic.AtomicLong();
+    private static final long GC_EVERY_BYTES = 1L << 30;
+
     static Tensor build(String name, long[] shape, DType dtype, long seed) {
         long n = 1;
         for (long d : shape) n *= d;
+        // Off-heap segments of dropped tensors are freed only when a GC notices them; when quantizing on
+        // load nothing fills the heap, so ask for a collection every GiB built to keep the RSS flat.
+        if (SINCE_GC.addAndGet(dtype.byteSize(n)) > GC_EVERY_BYTES) {
+            SINCE_GC.set(0);
+            System.gc();
+        }
         MemorySegment seg = Arena.ofAuto().allocate(dtype.byteSize(n), 64);
         if (shape.length == 1) {
             for (long i = 0; i < n; i++) put(seg, dtype, i, 1f);   // norm weights: ones, as HF initializes them

@@ -39,7 +39,11 @@ public final class DoubleQuant {
     }
 
     public static Nested compress(float[] absmax, float[] map) {
-        float offset = mean(absmax);
+        return compress(absmax, map, mean(absmax));
+    }
+
+    /** With a given offset (e.g. to reproduce a reference whose mean was reduced in another order). */
+    public static Nested compress(float[] absmax, float[] map, float offset) {
         float[] centered = new float[absmax.length];
         for (int i = 0; i < absmax.length; i++) centered[i] = absmax[i] - offset;
         DynamicMap.Blockwise b = DynamicMap.quantizeBlockwise(centered, map, NESTED_BLOCKSIZE);

@@ -36,7 +36,7 @@ public final class Rtn {
             xmax = 1f;
         }
         float scale = (xmax - xmin) / maxq;
-        float zero = (float) Math.rint(-xmin / scale);
+        float zero = (float) Math.rint(-xmin / scale) + 0f;   // + 0 turns torch's -0.0 zero point into 0.0
         for (int i = 0; i < len; i++) {
             float v = (float) Math.rint(x[off + i] / scale) + zero;
             q[qOff + i] = (byte) (int) Math.max(0f, Math.min(maxq, v));

@@ -18,6 +18,8 @@ import java.util.regex.Pattern;
  * pre-tokenizer, GGUF "gpt2"). Text is split by a regex into pieces; each piece's UTF-8 bytes are
  * looked up whole (tiktoken; HF {@code ignore_merges}) and otherwise merged from single bytes,
  * lowest rank first. Special tokens are only recognised by {@link #encodeWithSpecials}.
+ * Loaded from Meta's tiktoken file it also cuts the input as Meta's reference does (400,000-character
+ * chunks, whitespace/non-whitespace runs of at most 25,000); the HF and GGUF paths do not, as HF doesn't.
  */
 public final class ByteLevelBpeTokenizer implements Tokenizer {
     /** Llama 3 pre-tokenizer regex (llama-models models/llama3/tokenizer.py {@code pat_str}). */
@@ -40,6 +42,8 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
     private final boolean metaChunking;
     private final boolean addPrefixSpace;
     private final Pattern split;
+    /** The Llama 3 regex is matched by {@link Llama3PreTokenizer} instead of java.util.regex (same pieces, faster). */
+    private final boolean fastLlama3Split;
     private final SpecialTokenMatcher specials;
     private int bos;
     private Set<Integer> stops;
@@ -68,6 +72,7 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
         } catch (java.util.regex.PatternSyntaxException e) {
             throw new FinloraException(source + ": pre-tokenizer regex does not compile in Java (" + e.getDescription() + ")");
         }
+        this.fastLlama3Split = splitRegex.equals(LLAMA3_SPLIT);
         vocab = new ByteSliceMap(tokenBytes.length);
         Map<String, Integer> specialIds = new LinkedHashMap<>();
         for (int id = 0; id < tokenBytes.length; id++) {
@@ -185,6 +190,7 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
 
     /** Python str.isspace(): White_Space-like characters (Zs, Zl, Zp, bidi WS/B/S controls). */
     static boolean isPythonSpace(int cp) {
+        if (cp < 0x80) return cp == ' ' || (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x1F);
         return Character.isWhitespace(cp) || Character.isSpaceChar(cp) || cp == 0x85;
     }
 
@@ -210,30 +216,73 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
     }
 
     private void encodeSplit(String text, IntList out) {
+        Scratch scratch = new Scratch();
+        if (fastLlama3Split) {
+            Llama3PreTokenizer.split(text, 0, text.length(), (start, end) -> encodePiece(text, start, end, out, scratch));
+            return;
+        }
         Matcher m = split.matcher(text);
         int last = 0;
         while (m.find()) {
             if (m.end() == m.start()) continue;
-            if (m.start() > last) encodePiece(text.substring(last, m.start()), out);
-            encodePiece(text.substring(m.start(), m.end()), out);
+            if (m.start() > last) encodePiece(text, last, m.start(), out, scratch);
+            encodePiece(text, m.start(), m.end(), out, scratch);
             last = m.end();
         }
-        if (last < text.length()) encodePiece(text.substring(last), out);
+        if (last < text.length()) encodePiece(text, last, text.length(), out, scratch);
     }
 
-    private void encodePiece(String piece, IntList out) {
-        byte[] b = piece.getBytes(StandardCharsets.UTF_8);
+    /** Per-call buffers so encoding allocates little per piece (and the tokenizer stays thread-safe). */
+    private static final class Scratch {
+        byte[] bytes = new byte[64];
+        int[] ids = new int[64];
+    }
+
+    private void encodePiece(String text, int start, int end, IntList out, Scratch sc) {
+        if (sc.bytes.length < (end - start) * 3) {
+            sc.bytes = new byte[(end - start) * 3];
+            sc.ids = new int[(end - start) * 3];
+        }
+        int n = utf8(text, start, end, sc.bytes);
+        byte[] b = sc.bytes;
         if (wholePieceFirst) {
-            int id = vocab.get(b, 0, b.length);
+            int id = vocab.get(b, 0, n);
             if (id >= 0) {
                 out.add(id);
                 return;
             }
         }
-        int[] ids = new int[b.length];
-        for (int i = 0; i < b.length; i++) ids[i] = byteIds[b[i] & 0xFF];
-        int n = BpeMerger.merge(ids, b.length, ranker);
-        out.addAll(ids, n);
+        int[] ids = sc.ids;
+        for (int i = 0; i < n; i++) ids[i] = byteIds[b[i] & 0xFF];
+        int m = BpeMerger.merge(ids, n, ranker);
+        out.addAll(ids, m);
+    }
+
+    /** UTF-8 of text[start, end) into dst (at most 3 bytes per char); a lone surrogate becomes '?' as String.getBytes does. */
+    static int utf8(String text, int start, int end, byte[] dst) {
+        int n = 0;
+        for (int i = start; i < end; i++) {
+            char c = text.charAt(i);
+            if (c < 0x80) {
+                dst[n++] = (byte) c;
+            } else if (c < 0x800) {
+                dst[n++] = (byte) (0xC0 | (c >> 6));
+                dst[n++] = (byte) (0x80 | (c & 0x3F));
+            } else if (Character.isHighSurrogate(c) && i + 1 < end && Character.isLowSurrogate(text.charAt(i + 1))) {
+                int cp = Character.toCodePoint(c, text.charAt(++i));
+                dst[n++] = (byte) (0xF0 | (cp >> 18));
+                dst[n++] = (byte) (0x80 | ((cp >> 12) & 0x3F));
+                dst[n++] = (byte) (0x80 | ((cp >> 6) & 0x3F));
+                dst[n++] = (byte) (0x80 | (cp & 0x3F));
+            } else if (Character.isSurrogate(c)) {
+                dst[n++] = '?';
+            } else {
+                dst[n++] = (byte) (0xE0 | (c >> 12));
+                dst[n++] = (byte) (0x80 | ((c >> 6) & 0x3F));
+                dst[n++] = (byte) (0x80 | (c & 0x3F));
+            }
+        }
+        return n;
     }
 
     // ---- decoding ----
@@ -245,7 +294,7 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
             if (id == bos || stops.contains(id)) continue;
             out.writeBytes(tokenBytes(id));
         }
-        return out.toString(StandardCharsets.UTF_8);
+        return Utf8StreamDecoder.decode(out.toByteArray());
     }
 
     @Override
@@ -255,7 +304,7 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
             if (skipSpecialTokens && isSpecial(id)) continue;
             out.writeBytes(tokenBytes(id));
         }
-        return out.toString(StandardCharsets.UTF_8);
+        return Utf8StreamDecoder.decode(out.toByteArray());
     }
 
     @Override

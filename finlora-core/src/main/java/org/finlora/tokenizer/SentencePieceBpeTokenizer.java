@@ -24,10 +24,18 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
     static final String SPACE = "\u2581";
 
     private final String[] pieces;
+    private final float[] scores;
     private final int[] types;
     private final Map<String, Integer> pieceIds = new HashMap<>();
     private final int[] byteIds = new int[256];
     private final PairTable merges;
+    /** Id of each single-UTF-16-char piece usable as an initial symbol, else -1 (saves a map lookup per character). */
+    private final int[] charIds = new int[65536];
+    /**
+     * True when no mergeable piece has "▁" right after another character: then no merge can cross the
+     * start of a "▁"-word, and each word can be merged on its own (same result, smaller heaps).
+     */
+    private final boolean wordsAreIndependent;
     private final String[] userDefined;
     private final SpecialTokenMatcher specials;
     private final int unk;
@@ -51,6 +59,7 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
                               boolean prefixFirstSegmentOnly, boolean removeExtraWhitespaces,
                               Set<Integer> stops, boolean addsBos, String chatTemplate, String source) {
         this.pieces = pieces;
+        this.scores = scores;
         this.types = types;
         this.unk = unk;
         this.bos = bos;
@@ -94,6 +103,19 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
             }
         }
         merges = hfMerges != null ? mergesFromRules(hfMerges, source) : mergesFromScores(scores);
+        Arrays.fill(charIds, -1);
+        boolean independent = true;
+        for (int id = 0; id < pieces.length; id++) {
+            String p = pieces[id];
+            if (p == null || types[id] == CONTROL || types[id] == UNKNOWN || types[id] == BYTE) continue;
+            if (p.length() == 1 && charIds[p.charAt(0)] < 0 && pieceIds.get(p) == id) charIds[p.charAt(0)] = id;
+            if (mergeable(id)) {
+                for (int k = 1; k < p.length(); k++) {
+                    if (p.charAt(k) == '\u2581' && p.charAt(k - 1) != '\u2581') independent = false;
+                }
+            }
+        }
+        wordsAreIndependent = independent;
     }
 
     static int byteValue(String p) {
@@ -180,18 +202,27 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
         if (addDummyPrefix && (atTextStart || !prefixFirstSegmentOnly)) text = " " + text;
         String s = text.replace(" ", SPACE);
         int[] ids = new int[s.length() * 4];
+        int[] wordStarts = new int[s.length() + 1];
+        int words = 0;
         int n = 0;
         for (int i = 0; i < s.length(); ) {
-            String user = matchUserDefined(s, i);
+            if (wordsAreIndependent && i > 0 && s.charAt(i) == '\u2581' && s.charAt(i - 1) != '\u2581') wordStarts[words++] = n;
+            String user = userDefined.length == 0 ? null : matchUserDefined(s, i);
             if (user != null) {
                 ids[n++] = pieceIds.get(user);
                 i += user.length();
                 continue;
             }
+            char c = s.charAt(i);
+            if (!Character.isSurrogate(c) && charIds[c] >= 0) {
+                ids[n++] = charIds[c];
+                i++;
+                continue;
+            }
             int cp = s.codePointAt(i);
             int len = Character.charCount(cp);
             Integer id = pieceIds.get(s.substring(i, i + len));
-            if (id != null && types[id] != CONTROL && types[id] != UNKNOWN) {
+            if (id != null && types[id] != CONTROL && types[id] != UNKNOWN && types[id] != BYTE) {
                 ids[n++] = id;
             } else if (byteFallback) {
                 for (byte b : s.substring(i, i + len).getBytes(StandardCharsets.UTF_8)) ids[n++] = byteIds[b & 0xFF];
@@ -200,8 +231,16 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
             }
             i += len;
         }
-        n = BpeMerger.merge(ids, n, merges);
-        out.addAll(ids, n);
+        wordStarts[words++] = n;
+        int from = 0;
+        for (int w = 0; w < words; w++) {
+            int to = wordStarts[w];
+            if (to == from) continue;
+            int[] word = Arrays.copyOfRange(ids, from, to);
+            int m = BpeMerger.merge(word, word.length, merges);
+            out.addAll(word, m);
+            from = to;
+        }
     }
 
     private String matchUserDefined(String s, int at) {
@@ -249,7 +288,7 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
             out.write(b, from, b.length - from);
             first = false;
         }
-        return out.toString(StandardCharsets.UTF_8);
+        return Utf8StreamDecoder.decode(out.toByteArray());
     }
 
     @Override
@@ -285,6 +324,16 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
     /** The piece string of an id ("▁Hello", "<0x0A>", "<s>"). */
     public String piece(int id) {
         return pieces[id];
+    }
+
+    /** The piece's score (merge priority; all zero when built from an HF tokenizer.json). */
+    public float score(int id) {
+        return scores[id];
+    }
+
+    /** The piece's SentencePiece type: {@link #NORMAL}, {@link #UNKNOWN}, {@link #CONTROL}, {@link #USER_DEFINED}, {@link #UNUSED}, {@link #BYTE}. */
+    public int pieceType(int id) {
+        return types[id];
     }
 
     @Override

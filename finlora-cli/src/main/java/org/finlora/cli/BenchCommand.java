@@ -1,0 +1,214 @@
+package org.finlora.cli;
+
+import org.finlora.FinloraException;
+import org.finlora.io.Checkpoint;
+import org.finlora.io.ModelLoader;
+import org.finlora.kernel.F32Matrix;
+import org.finlora.kernel.Parallel;
+import org.finlora.kernel.Streaming;
+import org.finlora.kernel.Vectors;
+import org.finlora.model.KvCache;
+import org.finlora.model.LlamaModel;
+import org.finlora.model.LlamaWeights;
+import org.finlora.model.Sampler;
+import org.finlora.tensor.Floats;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+/** {@code finlora bench}: throughput figures (tokens/s, GFLOPS, GB/s) and peak memory. */
+@Command(name = "bench", description = "Throughput benchmarks.",
+        subcommands = {BenchCommand.Generate.class, BenchCommand.Matmul.class})
+final class BenchCommand implements Runnable {
+    @Override
+    public void run() {
+        new picocli.CommandLine(this).usage(System.err);
+    }
+
+    /** Peak resident set size (VmHWM of /proc/self/status) in bytes, or -1 where unavailable. */
+    static long peakRssBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
+    }
+
+    /** CPU time of the whole process in ns (all threads), or -1. */
+    static long processCpuNanos() {
+        var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : -1;
+    }
+
+    /** "x.xx cores busy": how much CPU this process actually got over an interval (other load steals the rest). */
+    static String cores(long cpuNanos, long wallNanos) {
+        return cpuNanos < 0 ? "cpu n/a" : String.format(Locale.ROOT, "%.2f cores busy", (double) cpuNanos / wallNanos);
+    }
+
+    static String mib(long bytes) {
+        return bytes < 0 ? "n/a" : String.format(Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
+    }
+
+    @Command(name = "generate", description = "Prefill and decode tokens/s of a model (random prompt ids, greedy, no early stop).")
+    static final class Generate implements Runnable {
+        @Option(names = "--model", defaultValue = "synthetic:llama-3.2-1b", description = "Model (default: ${DEFAULT-VALUE}).")
+        String model;
+
+        @Option(names = "--tokenizer", description = "Tokenizer file for llama2.c checkpoints.")
+        Path tokenizer;
+
+        @Option(names = "--quant", description = "Convert weights on load: ${COMPLETION-CANDIDATES}.", completionCandidates = QuantNames.class)
+        String quant;
+
+        @Option(names = "--prompt-tokens", defaultValue = "128", description = "Prompt length (default: ${DEFAULT-VALUE}).")
+        int promptTokens;
+
+        @Option(names = "--gen-tokens", defaultValue = "64", description = "Tokens decoded (default: ${DEFAULT-VALUE}).")
+        int genTokens;
+
+        @Option(names = "--threads", description = "Worker threads (default: all processors).")
+        Integer threads;
+
+        @Override
+        public void run() {
+            if (promptTokens < 1 || genTokens < 1) throw new FinloraException("--prompt-tokens and --gen-tokens must be >= 1");
+            if (threads != null) Parallel.setThreads(threads);
+            long t0 = System.nanoTime();
+            try (Checkpoint ck = ModelLoader.load(model, tokenizer)) {
+                LlamaModel m = LlamaModel.load(ck, quant);
+                double loadS = (System.nanoTime() - t0) / 1e9;
+                LlamaWeights w = m.weights;
+                int vocab = m.config.vocabSize();
+                if (promptTokens + genTokens > m.config.maxSeqLen()) {
+                    throw new FinloraException("--prompt-tokens + --gen-tokens = " + (promptTokens + genTokens)
+                            + " exceeds the model context " + m.config.maxSeqLen());
+                }
+                // Bytes one decode step streams: every block linear plus lm_head (an embedding lookup reads one row).
+                long perToken = w.byteSize() - (w.lmHead == w.tokenEmbedding ? 0 : w.tokenEmbedding.byteSize());
+                System.out.println("model: " + ck.source() + ", weights " + w.lmHead.format() + "/" + w.layers[0].wq().format()
+                        + " " + mib(w.byteSize()) + ", threads " + Parallel.threads() + ", vector " + Vectors.ENABLED);
+                System.out.printf(Locale.ROOT, "load: %.2f s%n", loadS);
+
+                SplittableRandom rnd = new SplittableRandom(1);
+                int[] prompt = new int[promptTokens];
+                for (int i = 0; i < promptTokens; i++) prompt[i] = rnd.nextInt(Math.min(vocab, 256));
+
+                // Warm-up (JIT) on a short sequence, then the measured run on a fresh cache.
+                KvCache warm = m.newCache(12);
+                m.forward(warm, prompt, 0, Math.min(8, promptTokens), 0, false);
+                int[] one = {0};
+                for (int i = 0; i < 3; i++) m.forward(warm, one, 0, 1, Math.min(8, promptTokens) + i, false);
+
+                KvCache cache = m.newCache(promptTokens + genTokens);
+                long c0 = processCpuNanos();
+                long p0 = System.nanoTime();
+                float[] logits = null;
+                for (int p = 0; p < promptTokens; p += 256) {
+                    int n = Math.min(256, promptTokens - p);
+                    logits = m.forward(cache, prompt, p, n, p, false);
+                }
+                long p1 = System.nanoTime();
+                long c1 = processCpuNanos();
+                int pos = promptTokens;
+                for (int i = 0; i < genTokens; i++) {
+                    one[0] = Sampler.argmax(logits, 0, vocab);
+                    logits = m.forward(cache, one, 0, 1, pos++, false);
+                }
+                long d1 = System.nanoTime();
+                long c2 = processCpuNanos();
+                double prefillS = (p1 - p0) / 1e9, decodeS = (d1 - p1) / 1e9;
+                System.out.printf(Locale.ROOT, "prefill: %d tokens in %.3f s = %.2f tok/s (%s)%n", promptTokens, prefillS, promptTokens / prefillS,
+                        cores(c1 - c0, p1 - p0));
+                System.out.printf(Locale.ROOT, "decode: %d tokens in %.3f s = %.2f tok/s (%.2f GB/s of weights streamed, %s)%n",
+                        genTokens, decodeS, genTokens / decodeS, perToken * (genTokens / decodeS) / 1e9, cores(c2 - c1, d1 - p1));
+                System.out.println("peak RSS: " + mib(peakRssBytes()));
+            }
+        }
+    }
+
+    @Command(name = "matmul", description = "f32 matmul GFLOPS (prefill-shaped), f32 matvec GB/s and memory read bandwidth GB/s.")
+    static final class Matmul implements Runnable {
+        @Option(names = "--rows", defaultValue = "4096", description = "Weight rows (default: ${DEFAULT-VALUE}).")
+        int rows;
+
+        @Option(names = "--cols", defaultValue = "4096", description = "Weight columns (default: ${DEFAULT-VALUE}).")
+        int cols;
+
+        @Option(names = "--tokens", defaultValue = "128", description = "Tokens per matmul (default: ${DEFAULT-VALUE}).")
+        int tokens;
+
+        @Option(names = "--stream-mib", defaultValue = "1024", description = "Buffer streamed for the bandwidth probe (default: ${DEFAULT-VALUE}).")
+        int streamMib;
+
+        @Option(names = "--seconds", defaultValue = "2", description = "Minimum time per measurement (default: ${DEFAULT-VALUE}).")
+        double seconds;
+
+        @Option(names = "--threads", description = "Worker threads (default: all processors).")
+        Integer threads;
+
+        @Option(names = "--formats", split = ",", defaultValue = "q8_0,q4_0",
+                description = "Other weight formats whose decode-shaped matvec is measured too (default: ${DEFAULT-VALUE}).")
+        java.util.List<String> formats;
+
+        @Override
+        public void run() {
+            if (threads != null) Parallel.setThreads(threads);
+            SplittableRandom rnd = new SplittableRandom(2);
+            MemorySegment wSeg = Arena.ofAuto().allocate(4L * rows * cols, 64);
+            for (long i = 0; i < (long) rows * cols; i++) wSeg.setAtIndex(Floats.F32_LE, i, (float) (rnd.nextDouble() - 0.5));
+            F32Matrix w = new F32Matrix(rows, cols, wSeg);
+            float[] x = new float[tokens * cols];
+            for (int i = 0; i < x.length; i++) x[i] = (float) (rnd.nextDouble() - 0.5);
+            float[] y = new float[tokens * rows];
+            System.out.println("threads " + Parallel.threads() + ", vector " + Vectors.ENABLED);
+
+            double s = time(() -> w.matmul(x, y, tokens));
+            System.out.printf(Locale.ROOT, "f32 matmul [%d x %d] x %d tokens: %.2f GFLOPS (%s)%n", rows, cols, tokens, 2.0 * rows * cols * tokens / s / 1e9, lastCores);
+            double sv = time(() -> w.matmul(x, y, 1));
+            System.out.printf(Locale.ROOT, "f32 matvec [%d x %d] (decode shape): %.2f GB/s of weights (%s)%n", rows, cols, 4.0 * rows * cols / sv / 1e9, lastCores);
+
+            org.finlora.tensor.Tensor wt = new org.finlora.tensor.Tensor("bench", org.finlora.tensor.DType.F32, new long[]{rows, cols}, wSeg);
+            for (String f : formats) {
+                org.finlora.tensor.WeightMatrix q = org.finlora.kernel.WeightFormats.get(f).fromTensor().apply(wt);
+                double sq = time(() -> q.matmul(x, y, 1));
+                System.out.printf(Locale.ROOT, "%s matvec [%d x %d]: %.2f GB/s of weights, %.2f G weights/s (%s)%n", f, rows, cols,
+                        q.byteSize() / sq / 1e9, (double) rows * cols / sq / 1e9, lastCores);
+                double sp = time(() -> q.matmul(x, y, tokens));
+                System.out.printf(Locale.ROOT, "%s matmul x %d tokens: %.2f GFLOPS (%s)%n", f, tokens, 2.0 * rows * cols * tokens / sp / 1e9, lastCores);
+            }
+
+            MemorySegment buf = Arena.ofAuto().allocate((long) streamMib << 20, 64);
+            buf.fill((byte) 1);
+            double ss = time(() -> Streaming.sumFloats(buf));
+            System.out.printf(Locale.ROOT, "memory read bandwidth (%d MiB stream): %.2f GB/s (%s)%n", streamMib, buf.byteSize() / ss / 1e9, lastCores);
+            System.out.println("peak RSS: " + mib(peakRssBytes()));
+        }
+
+        private String lastCores = "";
+
+        /** Seconds per call: warm-up calls, then repeat for at least --seconds; notes the CPU share in lastCores. */
+        private double time(Runnable body) {
+            for (int i = 0; i < 3; i++) body.run();
+            int iters = 0;
+            long cpu0 = processCpuNanos();
+            long start = System.nanoTime();
+            do {
+                body.run();
+                iters++;
+            } while (System.nanoTime() - start < seconds * 1e9);
+            long wall = System.nanoTime() - start;
+            lastCores = cores(processCpuNanos() - cpu0, wall);
+            return wall / 1e9 / iters;
+        }
+    }
+}

@@ -1,0 +1,113 @@
+package org.finlora.kernel;
+
+import org.finlora.FinloraException;
+import org.finlora.quant.Rtn;
+import org.finlora.quant.TensorFloats;
+import org.finlora.tensor.Tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * Round-to-nearest k-bit weight, k = 2..8 (see {@link Rtn}): per row, the k-bit codes packed
+ * LSB-first into a bit stream (code of column c at bits [c*k, c*k + k)), and per group of
+ * {@code groupSize} columns an f32 scale and an integer zero point. The decode reads one 64-bit
+ * little-endian word per code (each row is padded by 8 bytes so the last read stays inside).
+ */
+public final class RtnMatrix extends DequantMatrix {
+    private static final ValueLayout.OfLong LONG_LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    public final int bits;
+    public final int groupSize;
+    private final int groupsPerRow;
+    private final long rowBytes;
+    private final MemorySegment q;
+    private final float[] scale;
+    private final float[] zero;
+    private final long mask;
+
+    private RtnMatrix(int rows, int cols, int bits, int groupSize, MemorySegment q, float[] scale, float[] zero) {
+        super(rows, cols);
+        this.bits = bits;
+        this.groupSize = groupSize;
+        this.groupsPerRow = (cols + groupSize - 1) / groupSize;
+        this.rowBytes = rowBytes(cols, bits);
+        this.q = q;
+        this.scale = scale;
+        this.zero = zero;
+        this.mask = (1L << bits) - 1;
+    }
+
+    static long rowBytes(int cols, int bits) {
+        return ((long) cols * bits + 7) / 8 + 8;
+    }
+
+    public static RtnMatrix quantize(Tensor t, int bits, int groupSize) {
+        TensorFloats.checkFloat2d(t);
+        Rtn.checkBits(bits, t.name());
+        if (groupSize < 1) throw new FinloraException(t.name() + ": rtn group size " + groupSize + " must be positive");
+        int rows = t.rows(), cols = t.cols();
+        int gpr = (cols + groupSize - 1) / groupSize;
+        long rb = rowBytes(cols, bits);
+        MemorySegment seg = Arena.ofAuto().allocate(rows * rb, 64);
+        float[] scale = new float[rows * gpr], zero = new float[rows * gpr];
+        float[] buf = new float[cols];
+        byte[] codes = new byte[cols];
+        for (int r = 0; r < rows; r++) {
+            TensorFloats.read(t, (long) r * cols, buf, cols);
+            for (int g = 0; g < gpr; g++) {
+                int c0 = g * groupSize;
+                float[] sz = Rtn.quantizeGroup(buf, c0, Math.min(groupSize, cols - c0), bits, codes, c0);
+                scale[r * gpr + g] = sz[0];
+                zero[r * gpr + g] = sz[1];
+            }
+            for (int c = 0; c < cols; c++) {
+                long bit = (long) c * bits;
+                long o = r * rb + (bit >>> 3);
+                int sh = (int) (bit & 7);
+                int v = (codes[c] & 0xFF) << sh;   // at most 8 + 7 bits: spans two bytes
+                seg.set(ValueLayout.JAVA_BYTE, o, (byte) (seg.get(ValueLayout.JAVA_BYTE, o) | v));
+                seg.set(ValueLayout.JAVA_BYTE, o + 1, (byte) (seg.get(ValueLayout.JAVA_BYTE, o + 1) | (v >>> 8)));
+            }
+        }
+        return new RtnMatrix(rows, cols, bits, groupSize, seg, scale, zero);
+    }
+
+    @Override
+    public String format() {
+        return "rtn" + bits;
+    }
+
+    @Override
+    public long byteSize() {
+        return rows * rowBytes + 8L * scale.length;
+    }
+
+    public int code(int r, int c) {
+        long bit = (long) c * bits;
+        return (int) ((q.get(LONG_LE, r * rowBytes + (bit >>> 3)) >>> (bit & 7)) & mask);
+    }
+
+    public float groupScale(int r, int g) {
+        return scale[r * groupsPerRow + g];
+    }
+
+    public float groupZero(int r, int g) {
+        return zero[r * groupsPerRow + g];
+    }
+
+    @Override
+    public void dequantize(int r, int c0, int len, float[] dst, int off) {
+        long rowBase = r * rowBytes;
+        int gBase = r * groupsPerRow;
+        for (int k = 0; k < len; k++) {
+            int c = c0 + k;
+            long bit = (long) c * bits;
+            int code = (int) ((q.get(LONG_LE, rowBase + (bit >>> 3)) >>> (bit & 7)) & mask);
+            int g = gBase + c / groupSize;
+            dst[off + k] = scale[g] * ((float) code - zero[g]);
+        }
+    }
+}
