@@ -5,6 +5,7 @@ import org.finlora.io.Checkpoint;
 import org.finlora.kernel.Activations;
 import org.finlora.kernel.Attention;
 import org.finlora.kernel.Matrices;
+import org.finlora.kernel.Matmuls;
 import org.finlora.kernel.RmsNorm;
 import org.finlora.kernel.Rope;
 import org.finlora.kernel.Vectors;
@@ -97,9 +98,7 @@ public final class LlamaModel {
         for (int l = 0; l < c.nLayers(); l++) {
             LlamaWeights.Layer w = weights.layers[l];
             RmsNorm.apply(x, w.attnNorm(), xb, T, dim, c.rmsEps());
-            w.wq().matmul(xb, q, T);
-            w.wk().matmul(xb, k, T);
-            w.wv().matmul(xb, v, T);
+            Matmuls.sameInput(new WeightMatrix[]{w.wq(), w.wk(), w.wv()}, xb, new float[][]{q, k, v}, T);
             float[] kc = cache.keys[l], vc = cache.values[l];
             for (int t = 0; t < T; t++) {
                 rope.rotate(q, t * qDim, c.nHeads(), cos, sin, t);
@@ -112,8 +111,7 @@ public final class LlamaModel {
             add(x, xb, T * dim);
 
             RmsNorm.apply(x, w.ffnNorm(), xb, T, dim, c.rmsEps());
-            w.gate().matmul(xb, gate, T);
-            w.up().matmul(xb, up, T);
+            Matmuls.sameInput(new WeightMatrix[]{w.gate(), w.up()}, xb, new float[][]{gate, up}, T);
             Activations.siluMul(gate, up, T * hidden);
             w.down().matmul(gate, xb, T);
             add(x, xb, T * dim);
