@@ -6,6 +6,7 @@ import org.finlora.kernel.Activations;
 import org.finlora.kernel.Attention;
 import org.finlora.kernel.Dot;
 import org.finlora.kernel.Matrices;
+import org.finlora.kernel.Matmuls;
 import org.finlora.kernel.Parallel;
 import org.finlora.kernel.RmsNorm;
 import org.finlora.kernel.Rope;
@@ -99,9 +100,7 @@ public final class LlamaModel {
         for (int l = 0; l < c.nLayers(); l++) {
             LlamaWeights.Layer w = weights.layers[l];
             RmsNorm.apply(x, w.attnNorm(), xb, T, dim, c.rmsEps());
-            w.wq().matmul(xb, q, T);
-            w.wk().matmul(xb, k, T);
-            w.wv().matmul(xb, v, T);
+            Matmuls.sameInput(new WeightMatrix[]{w.wq(), w.wk(), w.wv()}, xb, new float[][]{q, k, v}, T);
             float[] kc = cache.keys[l], vc = cache.values[l];
             for (int t = 0; t < T; t++) {
                 rope.rotate(q, t * qDim, c.nHeads(), cos, sin, t);
@@ -114,8 +113,7 @@ public final class LlamaModel {
             add(x, xb, T * dim);
 
             RmsNorm.apply(x, w.ffnNorm(), xb, T, dim, c.rmsEps());
-            w.gate().matmul(xb, gate, T);
-            w.up().matmul(xb, up, T);
+            Matmuls.sameInput(new WeightMatrix[]{w.gate(), w.up()}, xb, new float[][]{gate, up}, T);
             Activations.siluMul(gate, up, T * hidden);
             w.down().matmul(gate, xb, T);
             add(x, xb, T * dim);
@@ -190,9 +188,7 @@ public final class LlamaModel {
         for (int l = 0; l < c.nLayers(); l++) {
             LlamaWeights.Layer w = weights.layers[l];
             RmsNorm.apply(x, w.attnNorm(), xb, N, dim, c.rmsEps());
-            w.wq().matmul(xb, q, N);
-            w.wk().matmul(xb, k, N);
-            w.wv().matmul(xb, v, N);
+            Matmuls.sameInput(new WeightMatrix[]{w.wq(), w.wk(), w.wv()}, xb, new float[][]{q, k, v}, N);
             for (int r = 0; r < N; r++) {
                 rope.rotate(q, r * qDim, c.nHeads(), cos, sin, r);
                 rope.rotate(k, r * kvDim, c.nKvHeads(), cos, sin, r);
@@ -208,8 +204,7 @@ public final class LlamaModel {
             add(x, xb, N * dim);
 
             RmsNorm.apply(x, w.ffnNorm(), xb, N, dim, c.rmsEps());
-            w.gate().matmul(xb, gate, N);
-            w.up().matmul(xb, up, N);
+            Matmuls.sameInput(new WeightMatrix[]{w.gate(), w.up()}, xb, new float[][]{gate, up}, N);
             Activations.siluMul(gate, up, N * hidden);
             w.down().matmul(gate, xb, N);
             add(x, xb, N * dim);

@@ -18,6 +18,8 @@ import java.util.regex.Pattern;
  * pre-tokenizer, GGUF "gpt2"). Text is split by a regex into pieces; each piece's UTF-8 bytes are
  * looked up whole (tiktoken; HF {@code ignore_merges}) and otherwise merged from single bytes,
  * lowest rank first. Special tokens are only recognised by {@link #encodeWithSpecials}.
+ * Loaded from Meta's tiktoken file it also cuts the input as Meta's reference does (400,000-character
+ * chunks, whitespace/non-whitespace runs of at most 25,000); the HF and GGUF paths do not, as HF doesn't.
  */
 public final class ByteLevelBpeTokenizer implements Tokenizer {
     /** Llama 3 pre-tokenizer regex (llama-models models/llama3/tokenizer.py {@code pat_str}). */

@@ -148,17 +148,14 @@ final class HfTokenizerJson {
             regex = bl != null && !bl.path("use_regex").asBoolean(true) ? "(?s).+" : ByteLevelBpeTokenizer.GPT2_SPLIT;
         }
         boolean ignoreMerges = root.path("model").path("ignore_merges").asBoolean(false);
-        int bos = -1;
-        String[] names = bosText != null ? new String[]{bosText} : new String[]{"<|begin_of_text|>"};
-        for (String n : names) bos = idOfAdded(added, n);
+        int bos = idOfAdded(added, bosText != null ? bosText : "<|begin_of_text|>");
         Set<Integer> stops = new java.util.HashSet<>();
         for (String n : new String[]{"<|end_of_text|>", "<|eom_id|>", "<|eot_id|>"}) {
             int id = idOfAdded(added, n);
             if (id >= 0) stops.add(id);
         }
-        ByteLevelBpeTokenizer t = new ByteLevelBpeTokenizer(tokens, special, table, ignoreMerges, false, addPrefixSpace,
+        return new ByteLevelBpeTokenizer(tokens, special, table, ignoreMerges, false, addPrefixSpace,
                 regex, bos, stops, bosText != null, null, source);
-        return t;
     }
 
     private static int idOfAdded(JsonNode added, String content) {

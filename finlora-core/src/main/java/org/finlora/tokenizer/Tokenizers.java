@@ -138,14 +138,15 @@ public final class Tokenizers {
         return null;
     }
 
+    /** Id of a token given by its text in tokenizer_config.json: a special token, a piece, or a single regular token. */
     private static int idOf(Tokenizer t, String text) {
         int id = t.specialTokenId(text);
         if (id >= 0) return id;
-        int[] ids = t.encode(text, false);
-        // a regular single token (e.g. "</s>" in some vocabularies) also counts
         if (t instanceof SentencePieceBpeTokenizer sp) {
             for (int i = 0; i < sp.vocabSize(); i++) if (text.equals(sp.piece(i))) return i;
+            return -1;
         }
+        int[] ids = t.encode(text, false);
         return ids.length == 1 && new String(t.tokenBytes(ids[0]), StandardCharsets.UTF_8).equals(text) ? ids[0] : -1;
     }
 
