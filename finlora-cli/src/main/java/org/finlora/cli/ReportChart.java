@@ -1,7 +1,7 @@
 package org.finlora.cli;
 
-import org.finlora.FinloraException;
 import org.finlora.eval.TaskResult;
+import org.finlora.io.AtomicFiles;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.style.Styler;
@@ -12,10 +12,7 @@ import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -100,28 +97,16 @@ final class ReportChart {
     static void writePng(Path target, List<TaskResult> results) {
         System.setProperty("java.awt.headless", "true");   // servers and CI have no display
         BufferedImage img = image(results);
-        Path dir = target.toAbsolutePath().getParent();
         Path tmp = null;
         try {
-            Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
+            tmp = AtomicFiles.tempBeside(target);
             if (!ImageIO.write(img, "png", tmp.toFile())) throw new IOException("no PNG writer");
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
+            AtomicFiles.moveIntoPlace(tmp, target);
             tmp = null;
         } catch (IOException e) {
-            throw new FinloraException(target + ": cannot write (" + e.getMessage() + ")", e);
+            throw AtomicFiles.writeError(target, e);
         } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // best effort: our own hidden temp file
-                }
-            }
+            AtomicFiles.deleteQuietly(tmp);
         }
     }
 }
