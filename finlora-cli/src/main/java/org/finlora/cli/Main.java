@@ -9,7 +9,7 @@ import picocli.CommandLine.Option;
 @Command(name = "finlora", mixinStandardHelpOptions = true, version = "FinLoRA-J 0.1.0",
         description = "Local finetuning, evaluation and serving of quantized financial LLMs with LoRA adapters.",
         subcommands = {InfoCommand.class, GenerateCommand.class, PerplexityCommand.class, BenchCommand.class,
-                TasksCommand.class})
+                TasksCommand.class, FinetuneCommand.class, MergeCommand.class})
 public final class Main implements Runnable {
 
     @Option(names = "--debug", scope = CommandLine.ScopeType.INHERIT, description = "Show stack traces on errors.")
