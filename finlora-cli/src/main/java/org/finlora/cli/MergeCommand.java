@@ -95,13 +95,16 @@ final class MergeCommand implements Runnable {
             SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
             for (Map.Entry<String, Tensor> e : ck.tensors().entrySet()) {
                 int[] lm = projection(e.getKey(), c.nLayers());
-                if (lm == null || adapter.a(lm[0], lm[1]) == null) {
+                if (lm == null) {
                     Tensor t = e.getValue();
                     w.add(e.getKey(), t.dtype(), t.shape(), t.data());
                     continue;
                 }
+                // every projection as the base the adapter saw (dequantized when --quant), merged where targeted
                 var bm = base.layers[lm[0]].linear(LlamaWeights.LINEAR_NAMES[lm[1]]);
-                w.add(e.getKey(), new long[]{bm.rows, bm.cols}, AdapterMerge.merged(bm, adapter, lm[0], lm[1]));
+                float[] merged = AdapterMerge.merged(bm, adapter, lm[0], lm[1]);
+                if (c.ropeInterleaved() && lm[1] <= 1) merged = toHalfSplitRope(merged, lm[1] == 0 ? c.nHeads() : c.nKvHeads(), c.headDim(), bm.cols);
+                w.add(e.getKey(), new long[]{bm.rows, bm.cols}, merged);
             }
             w.write(tmp.resolve("model.safetensors"));
             Files.writeString(tmp.resolve("config.json"), configJson(ck));
@@ -117,6 +120,24 @@ final class MergeCommand implements Runnable {
         } finally {
             if (tmp != null) deleteTree(tmp);
         }
+    }
+
+    /**
+     * q/k rows from Meta's interleaved RoPE pairs (llama2.c, GGUF) to the HF half-split layout an HF
+     * folder implies: within each head, row 2j+i moves to i·(headDim/2)+j (HF's convert permute).
+     */
+    static float[] toHalfSplitRope(float[] w, int heads, int headDim, int cols) {
+        float[] out = new float[w.length];
+        int half = headDim / 2;
+        for (int h = 0; h < heads; h++) {
+            for (int j = 0; j < half; j++) {
+                for (int i = 0; i < 2; i++) {
+                    int from = h * headDim + 2 * j + i, to = h * headDim + i * half + j;
+                    System.arraycopy(w, from * cols, out, to * cols, cols);
+                }
+            }
+        }
+        return out;
     }
 
     /** [layer, module] of an HF projection weight name, or null. */
