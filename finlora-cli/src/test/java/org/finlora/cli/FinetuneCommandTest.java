@@ -200,4 +200,41 @@ class FinetuneCommandTest {
         new ObjectMapper().readTree(out.resolve("adapter_config.json").toFile()).get("target_modules").forEach(n -> targets.add(n.asText()));
         assertEquals(List.of("q_proj", "k_proj", "v_proj"), targets);
     }
+
+    @Test
+    void resumeFromACheckpointEndsWithTheSameAdapterAndCurve() throws Exception {
+        String[] common = {"finetune", "--model", TINY.toString(), "--train", trainFile.toString(), "--batch-size", "2", "--epochs", "2",
+                "--save-every", "2", "--dropout", "0.1", "--lr", "1e-3", "--lr-schedule", "cosine", "--warmup-steps", "2", "--no-plot",
+                "--eval-data", trainFile.toString(), "--eval-every", "3"};
+        // the first run warms the JIT (Vector API kernels round differently before C2 compiles them)
+        for (String name : List.of("warm", "full")) {
+            GenerateCommandTest.Run r = GenerateCommandTest.run(concat(common, "--output", tmp.resolve(name).toString()));
+            assertEquals(0, r.code(), r.err());
+        }
+        Path full = tmp.resolve("full"), resumed = tmp.resolve("resumed");
+        assertTrue(Files.isDirectory(full.resolve("checkpoints/step-000004")));
+        GenerateCommandTest.Run r = GenerateCommandTest.run(concat(common, "--output", resumed.toString(), "--resume",
+                full.resolve("checkpoints/step-000004").toString()));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("resuming after step 4"), r.err());
+        assertArrayEquals(Files.readAllBytes(full.resolve("adapter_model.safetensors")), Files.readAllBytes(resumed.resolve("adapter_model.safetensors")));
+        ObjectMapper json = new ObjectMapper();
+        List<String> a = new ArrayList<>(), b = new ArrayList<>();
+        for (String l : Files.readAllLines(full.resolve("metrics.jsonl"))) {
+            JsonNode n = json.readTree(l);
+            if (n.get("step").asInt() > 4) a.add(n.get("step") + " " + n.path("loss") + " " + n.path("eval_loss"));
+        }
+        for (String l : Files.readAllLines(resumed.resolve("metrics.jsonl"))) {
+            JsonNode n = json.readTree(l);
+            b.add(n.get("step") + " " + n.path("loss") + " " + n.path("eval_loss"));
+        }
+        assertEquals(6, a.size(), "steps 5-8 and the evals at 6 and 8 " + a);
+        assertEquals(a, b);
+    }
+
+    static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
 }
