@@ -100,4 +100,18 @@ public final class AdamW implements Optimizer {
     public float[] exp_avg_sq(int i) {
         return v[i];
     }
+
+    @Override
+    public void writeState(java.io.DataOutputStream out) throws java.io.IOException {
+        out.writeLong(t);
+        OptimizerStates.write(out, m);
+        OptimizerStates.write(out, v);
+    }
+
+    @Override
+    public void readState(java.io.DataInputStream in) throws java.io.IOException {
+        t = in.readLong();
+        OptimizerStates.read(in, m);
+        OptimizerStates.read(in, v);
+    }
 }

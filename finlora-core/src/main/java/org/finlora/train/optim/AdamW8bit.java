@@ -211,4 +211,36 @@ public final class AdamW8bit implements Optimizer {
     public long steps() {
         return t;
     }
+
+    @Override
+    public void writeState(java.io.DataOutputStream out) throws java.io.IOException {
+        out.writeLong(t);
+        for (int i = 0; i < params.size(); i++) {
+            if (m32[i] != null) {
+                OptimizerStates.write(out, m32[i]);
+                OptimizerStates.write(out, v32[i]);
+            } else {
+                OptimizerStates.write(out, mq[i]);
+                OptimizerStates.write(out, vq[i]);
+                OptimizerStates.write(out, mAbsmax[i]);
+                OptimizerStates.write(out, vAbsmax[i]);
+            }
+        }
+    }
+
+    @Override
+    public void readState(java.io.DataInputStream in) throws java.io.IOException {
+        t = in.readLong();
+        for (int i = 0; i < params.size(); i++) {
+            if (m32[i] != null) {
+                OptimizerStates.read(in, m32[i]);
+                OptimizerStates.read(in, v32[i]);
+            } else {
+                OptimizerStates.read(in, mq[i]);
+                OptimizerStates.read(in, vq[i]);
+                OptimizerStates.read(in, mAbsmax[i]);
+                OptimizerStates.read(in, vAbsmax[i]);
+            }
+        }
+    }
 }

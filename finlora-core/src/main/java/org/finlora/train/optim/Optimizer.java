@@ -18,4 +18,10 @@ public interface Optimizer {
 
     /** Steps taken so far. */
     long steps();
+
+    /** Writes every state array and counter, so that readState continues bit for bit (checkpoints). */
+    void writeState(java.io.DataOutputStream out) throws java.io.IOException;
+
+    /** Restores what writeState wrote for the same parameter shapes. */
+    void readState(java.io.DataInputStream in) throws java.io.IOException;
 }

@@ -173,4 +173,34 @@ public final class ZeroOneAdam implements Optimizer {
     public long steps() {
         return step;
     }
+
+    @Override
+    public void writeState(java.io.DataOutputStream out) throws java.io.IOException {
+        out.writeBoolean(initialized);
+        out.writeBoolean(frozen);
+        out.writeLong(step);
+        out.writeLong(varInterval);
+        out.writeLong(varCounter);
+        out.writeLong(localStepInterval);
+        out.writeLong(localStepCounter);
+        out.writeDouble(lrs);
+        OptimizerStates.write(out, m);
+        OptimizerStates.write(out, v);
+        OptimizerStates.write(out, u);
+    }
+
+    @Override
+    public void readState(java.io.DataInputStream in) throws java.io.IOException {
+        initialized = in.readBoolean();
+        frozen = in.readBoolean();
+        step = in.readLong();
+        varInterval = in.readLong();
+        varCounter = in.readLong();
+        localStepInterval = in.readLong();
+        localStepCounter = in.readLong();
+        lrs = in.readDouble();
+        OptimizerStates.read(in, m);
+        OptimizerStates.read(in, v);
+        OptimizerStates.read(in, u);
+    }
 }
