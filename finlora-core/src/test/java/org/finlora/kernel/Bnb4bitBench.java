@@ -51,15 +51,13 @@ public final class Bnb4bitBench {
             time("f32 matmul", reps, () -> f32.matmul(x, y, T));
             time("q4_0 matmul", reps, () -> q40.matmul(x, y, T));
             nf4.lookup = 0;
-            time("nf4 matmul, tile decode selectFrom", reps, () -> nf4.matmul(x, y, T));
+            time("nf4 matmul (default path)", reps, () -> nf4.matmul(x, y, T));
             nf4.lookup = 1;
             time("nf4 matmul, tile decode scalar", reps, () -> nf4.matmul(x, y, T));
             nf4.lookup = 0;
             if (T == 1) {
-                time("nf4 matvec direct (selectFrom, no scratch)", reps, () -> nf4.matvecDirect(x, y));
-                nf4.lookup = 2;
-                time("nf4 matvec direct (rearrange+blend)", reps, () -> nf4.matvecDirect(x, y));
-                nf4.lookup = 0;
+                time("nf4 T=1 tiled (scratch, selectFrom decode)", reps, () -> nf4.matmulVectorTiled(x, y, T));
+                time("nf4 T=1 direct (registers, no scratch)", reps, () -> nf4.matvecDirect(x, y));
             }
             float[] dy = y.clone();
             time("f32 matmulTransposed", reps, () -> f32.matmulTransposed(dy, dx, T));
