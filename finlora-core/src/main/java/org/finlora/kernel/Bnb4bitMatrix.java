@@ -233,52 +233,8 @@ public final class Bnb4bitMatrix extends DequantMatrix {
      */
     void matvecDirect(float[] x, float[] y) {
         Parallel.forRange(rows, 8, (start, end) -> {
-            int[] idx = new int[16];
-            float[] scaled = new float[16];
-            for (int r = start; r < end; r++) y[r] = lookup == 4 ? rowDotNoLookup(r, x) : lookup == 5 ? rowDotGather(r, x, idx, scaled) : rowDot(r, x);
+            for (int r = start; r < end; r++) y[r] = rowDot(r, x);
         });
-    }
-
-    /** Timing bound only (wrong values): the direct kernel with the table lookup replaced by a multiply. */
-    private float rowDotNoLookup(int r, float[] x) {
-        long rowBase = r * rowBytes;
-        int sBase = r * blocksPerRow;
-        FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
-        for (int b = 0; b < blocksPerRow; b++) {
-            float s = scales[sBase + b];
-            int cEnd = (b + 1) * blocksize;
-            for (int c = b * blocksize; c < cEnd; c += 16) {
-                ByteVector bv = ByteVector.fromMemorySegment(B8, codes, rowBase + (long) (c >>> 4) * 8, ByteOrder.LITTLE_ENDIAN);
-                IntVector iv = (IntVector) bv.convertShape(VectorOperators.B2I, I8, 0);
-                FloatVector lo = (FloatVector) iv.and(15).convert(VectorOperators.I2F, 0);
-                FloatVector hi = (FloatVector) iv.lanewise(VectorOperators.LSHR, 4).and(15).convert(VectorOperators.I2F, 0);
-                acc0 = lo.mul(s).fma(FloatVector.fromArray(F8, x, c), acc0);
-                acc1 = hi.mul(s).fma(FloatVector.fromArray(F8, x, c + 8), acc1);
-            }
-        }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
-    }
-
-    /** Variant: hardware gather from a per-block scaled 16-float table via an int[] index map. */
-    private float rowDotGather(int r, float[] x, int[] idx, float[] scaled) {
-        long rowBase = r * rowBytes;
-        int sBase = r * blocksPerRow;
-        FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
-        for (int b = 0; b < blocksPerRow; b++) {
-            float s = scales[sBase + b];
-            tableLo.mul(s).intoArray(scaled, 0);
-            tableHi.mul(s).intoArray(scaled, 8);
-            int cEnd = (b + 1) * blocksize;
-            for (int c = b * blocksize; c < cEnd; c += 16) {
-                ByteVector bv = ByteVector.fromMemorySegment(B8, codes, rowBase + (long) (c >>> 4) * 8, ByteOrder.LITTLE_ENDIAN);
-                IntVector iv = (IntVector) bv.convertShape(VectorOperators.B2I, I8, 0);
-                iv.and(15).intoArray(idx, 0);
-                iv.lanewise(VectorOperators.LSHR, 4).and(15).intoArray(idx, 8);
-                acc0 = FloatVector.fromArray(F8, scaled, 0, idx, 0).fma(FloatVector.fromArray(F8, x, c), acc0);
-                acc1 = FloatVector.fromArray(F8, scaled, 0, idx, 8).fma(FloatVector.fromArray(F8, x, c + 8), acc1);
-            }
-        }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }
 
     private float rowDot(int r, float[] x) {

@@ -63,11 +63,6 @@ public final class Bnb4bitBench {
             if (T == 1) {
                 time("nf4 T=1 tiled (scratch, selectFrom decode)", reps, () -> nf4.matmulVectorTiled(x, y, T));
                 time("nf4 T=1 direct (registers, no scratch)", reps, () -> nf4.matvecDirect(x, y));
-                nf4.lookup = 5;
-                time("nf4 T=1 direct, gather via int[] index map", reps, () -> nf4.matvecDirect(x, y));
-                nf4.lookup = 4;
-                time("  bound: direct with lookup -> multiply", reps, () -> nf4.matvecDirect(x, y));
-                nf4.lookup = 0;
             }
             time("rtn4 (g128) matmul", reps, () -> rtn4.matmul(x, y, T));
             time("int8-block matmul", reps, () -> i8b.matmul(x, y, T));
