@@ -62,7 +62,10 @@ public final class Bnb4bitBench {
             }
             if (T == 1) {
                 time("nf4 T=1 tiled (scratch, selectFrom decode)", reps, () -> nf4.matmulVectorTiled(x, y, T));
-                time("nf4 T=1 direct (registers, no scratch)", reps, () -> nf4.matvecDirect(x, y));
+                for (int k = 0; k < 3; k++) {   // interleaved repeats: the machine is shared, numbers drift
+                    time("nf4 T=1 direct (registers, no scratch)", reps, () -> nf4.matvecDirect(x, y));
+                    time("q4_0 matmul", reps, () -> q40.matmul(x, y, T));
+                }
             }
             time("rtn4 (g128) matmul", reps, () -> rtn4.matmul(x, y, T));
             time("int8-block matmul", reps, () -> i8b.matmul(x, y, T));
