@@ -24,7 +24,7 @@ final class DemoCommand implements Runnable {
     @Option(names = "--output", defaultValue = "finlora-demo", description = "Folder for data, adapter, evaluation and report (default: ${DEFAULT-VALUE}).")
     Path output;
 
-    @Option(names = "--model", defaultValue = "synthetic:tiny", description = "Base model (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--model", defaultValue = "synthetic:demo", description = "Base model (default: ${DEFAULT-VALUE}).")
     String model;
 
     @Option(names = "--quant", defaultValue = "nf4", description = "Base quantization (default: ${DEFAULT-VALUE}).")
@@ -36,7 +36,7 @@ final class DemoCommand implements Runnable {
     @Option(names = "--dev-examples", defaultValue = "150", description = "Generated evaluation examples (default: ${DEFAULT-VALUE}).")
     int devExamples;
 
-    @Option(names = "--epochs", defaultValue = "3", description = "Training epochs (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--epochs", defaultValue = "2", description = "Training epochs (default: ${DEFAULT-VALUE}).")
     int epochs;
 
     @Option(names = "--rank", defaultValue = "8", description = "LoRA rank (default: ${DEFAULT-VALUE}).")

@@ -29,7 +29,7 @@ final class InfoCommand implements Runnable {
             LlamaConfig c = org.finlora.model.SyntheticModels.config(preset);
             printConfig(model, "synthetic (deterministic random weights, built on access)", c);
             long params = c.parameterCount();
-            DType dt = preset.equals("tiny") ? DType.F32 : DType.BF16;   // as SyntheticModels.create(preset)
+            DType dt = preset.equals("tiny") || preset.equals("demo") ? DType.F32 : DType.BF16;   // as SyntheticModels.create(preset)
             System.out.println("parameters:   " + params + " (" + String.format("%.3f", params / 1e9) + " B)");
             System.out.println("bytes:        " + dt.byteSize(params) + " (" + String.format("%.2f", dt.byteSize(params) / (1024.0 * 1024 * 1024)) + " GiB)");
             System.out.println("  " + dt + ": " + params + " params, " + dt.byteSize(params) + " bytes");

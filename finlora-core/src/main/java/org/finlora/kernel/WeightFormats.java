@@ -6,6 +6,7 @@ import org.finlora.tensor.Tensor;
 import org.finlora.tensor.WeightMatrix;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
@@ -39,11 +40,22 @@ public final class WeightFormats {
     /** The format called {@code name}; a FinloraException listing the known names otherwise. */
     public static synchronized Format get(String name) {
         Format f = FORMATS.get(name);
-        if (f == null) throw new FinloraException("--quant " + name + ": unknown weight format (known: " + String.join(", ", FORMATS.keySet()) + ")");
-        return f;
+        if (f != null) return f;
+        // the bitsandbytes-style and RTN formats, with options: nf4, fp4:blocksize=128, int8:threshold=4, rtn4:group=64 ...
+        org.finlora.quant.QuantFormat q;
+        try {
+            q = org.finlora.quant.QuantFormat.parse(name);
+        } catch (FinloraException e) {
+            if (name.contains(":") || name.matches("(nf4|fp4|int8|int8-block|rtn[2-8])")) throw e;   // a known base with a bad option
+            throw new FinloraException("--quant " + name + ": unknown weight format (known: " + String.join(", ", names()) + ")");
+        }
+        return new Format(name, q::quantize, false);   // embeddings and lm_head stay in their stored dtype, as bitsandbytes does
     }
 
+    /** Registered names plus the quant package's base formats, in a stable order. */
     public static synchronized Set<String> names() {
-        return Set.copyOf(FORMATS.keySet());
+        var all = new java.util.LinkedHashSet<>(FORMATS.keySet());
+        all.addAll(List.of("nf4", "fp4", "int8", "int8-block", "rtn2", "rtn3", "rtn4", "rtn5", "rtn6", "rtn7", "rtn8"));
+        return all;
     }
 }

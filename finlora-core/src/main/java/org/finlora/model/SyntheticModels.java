@@ -32,12 +32,14 @@ public final class SyntheticModels {
     }
 
     public static Set<String> presets() {
-        return Set.of("tiny", "llama-3.2-1b", "llama-3.2-3b", "llama-3.1-8b", "llama-3.1-70b");
+        return Set.of("tiny", "demo", "llama-3.2-1b", "llama-3.2-3b", "llama-3.1-8b", "llama-3.1-70b");
     }
 
     public static LlamaConfig config(String preset) {
         return switch (preset) {
             case "tiny" -> new LlamaConfig(64, 160, 2, 4, 2, 16, 260, 512, 1e-5f, 500000f, LLAMA_3_2, null, false, true);
+            // the demo's base: small enough to finetune in a minute, scaled so that LoRA can steer its outputs
+            case "demo" -> new LlamaConfig(96, 256, 3, 4, 2, 24, 260, 512, 1e-5f, 500000f, LLAMA_3_2, null, false, true);
             case "llama-3.2-1b" -> new LlamaConfig(2048, 8192, 16, 32, 8, 64, 128256, 131072, 1e-5f, 500000f, LLAMA_3_2, null, false, true);
             case "llama-3.2-3b" -> new LlamaConfig(3072, 8192, 28, 24, 8, 128, 128256, 131072, 1e-5f, 500000f, LLAMA_3_2, null, false, true);
             case "llama-3.1-8b" -> new LlamaConfig(4096, 14336, 32, 32, 8, 128, 128256, 131072, 1e-5f, 500000f, LLAMA_3_1, null, false, false);
@@ -48,7 +50,7 @@ public final class SyntheticModels {
 
     /** The preset in its default dtype: f32 for tiny, bf16 otherwise. */
     public static Checkpoint create(String preset) {
-        return create(preset, preset.equals("tiny") ? DType.F32 : DType.BF16, 0);
+        return create(preset, preset.equals("tiny") || preset.equals("demo") ? DType.F32 : DType.BF16, 0);
     }
 
     /** The preset with weights stored as dtype (F32 or BF16); seed varies the weights. */
@@ -71,7 +73,7 @@ public final class SyntheticModels {
         }
         shapes.put("model.norm.weight", new long[]{c.dim()});
         if (!c.tiedEmbeddings()) shapes.put("lm_head.weight", new long[]{c.vocabSize(), c.dim()});
-        return new Checkpoint("synthetic:" + preset, "synthetic", c, new LazyTensors(shapes, dtype, seed),
+        return new Checkpoint("synthetic:" + preset, "synthetic", c, new LazyTensors(shapes, dtype, seed, preset.equals("demo")),
                 new ByteTokenizer(c.vocabSize()), null);
     }
 
@@ -94,6 +96,15 @@ public final class SyntheticModels {
     private static final long GC_EVERY_BYTES = 1L << 30;
 
     static Tensor build(String name, long[] shape, DType dtype, long seed) {
+        return build(name, shape, dtype, seed, false);
+    }
+
+    /**
+     * With {@code unitScale}, matrices get std 1/√in and the embedding std 1 (the scale of a trained
+     * model's signal, as in tools/make_tiny_llama3.py) instead of the 0.02 init: with 0.02 everywhere a
+     * small model's logits stay near-uniform whatever an adapter does, so the demo could not learn.
+     */
+    static Tensor build(String name, long[] shape, DType dtype, long seed, boolean unitScale) {
         long n = 1;
         for (long d : shape) n *= d;
         // Off-heap segments of dropped tensors are freed only when a GC notices them; when quantizing on
@@ -109,8 +120,11 @@ public final class SyntheticModels {
             long s = mix(seed ^ mix(name.hashCode() * 0x9E3779B97F4A7C15L + name.length()));
             int rows = (int) shape[0];
             long cols = shape[1];
+            float gain = !unitScale ? 1f
+                    : name.equals("model.embed_tokens.weight") || name.equals("lm_head.weight") ? 1f / 0.02f
+                    : (float) (1.0 / Math.sqrt(cols) / 0.02);
             Parallel.forRange(rows, 64, (r0, r1) -> {
-                for (long i = r0 * cols; i < r1 * cols; i++) put(seg, dtype, i, value(s, i));
+                for (long i = r0 * cols; i < r1 * cols; i++) put(seg, dtype, i, gain * value(s, i));
             });
         }
         return new Tensor(name, dtype, shape, seg);
@@ -126,17 +140,19 @@ public final class SyntheticModels {
         private final Map<String, long[]> shapes;
         private final DType dtype;
         private final long seed;
+        private final boolean unitScale;
 
-        LazyTensors(Map<String, long[]> shapes, DType dtype, long seed) {
+        LazyTensors(Map<String, long[]> shapes, DType dtype, long seed, boolean unitScale) {
             this.shapes = shapes;
             this.dtype = dtype;
             this.seed = seed;
+            this.unitScale = unitScale;
         }
 
         @Override
         public Tensor get(Object key) {
             long[] shape = shapes.get(key);
-            return shape == null ? null : build((String) key, shape, dtype, seed);
+            return shape == null ? null : build((String) key, shape, dtype, seed, unitScale);
         }
 
         @Override
@@ -169,7 +185,7 @@ public final class SyntheticModels {
                         @Override
                         public Entry<String, Tensor> next() {
                             Map.Entry<String, long[]> e = it.next();
-                            return new SimpleImmutableEntry<>(e.getKey(), build(e.getKey(), e.getValue(), dtype, seed));
+                            return new SimpleImmutableEntry<>(e.getKey(), build(e.getKey(), e.getValue(), dtype, seed, unitScale));
                         }
                     };
                 }
