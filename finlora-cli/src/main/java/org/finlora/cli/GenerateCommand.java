@@ -52,12 +52,13 @@ final class GenerateCommand implements Runnable {
     @Override
     public void run() {
         if (maxTokens < 0) throw new FinloraException("--max-tokens " + maxTokens + ": expected a number >= 0");
-        if (adapter != null) throw new FinloraException("--adapter " + adapter + ": LoRA adapters are not supported by generate yet");
+        if (adapter != null) Adapters.checkFolder(adapter);
         if (threads != null) Parallel.setThreads(threads);
         Sampler sampler = new Sampler(temperature, topP, seed);
         try (Checkpoint ck = ModelLoader.load(model, tokenizer)) {
             Tokenizer tok = ck.tokenizer();
             LlamaModel m = LlamaModel.load(ck, quant);
+            if (adapter != null) m = Adapters.apply(m, adapter);
             int[] ids = tok.encode(prompt, tok.addsBosByDefault());
             PrintStream o = new PrintStream(System.out, false, StandardCharsets.UTF_8);   // UTF-8 whatever the platform charset
             TextStream text = new TextStream(tok, ids.length > 0 ? ids[ids.length - 1] : -1);

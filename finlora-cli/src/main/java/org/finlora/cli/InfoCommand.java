@@ -23,17 +23,21 @@ final class InfoCommand implements Runnable {
 
     @Override
     public void run() {
+        if (model.startsWith("synthetic:")) {
+            // synthetic weights are built on access: describe them from the preset, without building 70B of tensors
+            String preset = model.substring("synthetic:".length());
+            LlamaConfig c = org.finlora.model.SyntheticModels.config(preset);
+            printConfig(model, "synthetic (deterministic random weights, built on access)", c);
+            long params = c.parameterCount();
+            DType dt = preset.equals("tiny") ? DType.F32 : DType.BF16;   // as SyntheticModels.create(preset)
+            System.out.println("parameters:   " + params + " (" + String.format("%.3f", params / 1e9) + " B)");
+            System.out.println("bytes:        " + dt.byteSize(params) + " (" + String.format("%.2f", dt.byteSize(params) / (1024.0 * 1024 * 1024)) + " GiB)");
+            System.out.println("  " + dt + ": " + params + " params, " + dt.byteSize(params) + " bytes");
+            return;
+        }
         try (Checkpoint ck = ModelLoader.load(model, tokenizer)) {
             LlamaConfig c = ck.config();
-            System.out.println("model:        " + ck.source());
-            System.out.println("format:       " + ck.format());
-            System.out.println("architecture: llama (dim " + c.dim() + ", hidden " + c.hiddenDim() + ", layers " + c.nLayers()
-                    + ", heads " + c.nHeads() + ", kv heads " + c.nKvHeads() + ", head dim " + c.headDim() + ")");
-            System.out.println("vocab:        " + c.vocabSize() + (c.tiedEmbeddings() ? " (tied embeddings)" : " (untied lm_head)"));
-            System.out.println("context:      " + c.maxSeqLen());
-            System.out.println("rope:         theta " + c.ropeTheta() + (c.ropeScaling() != null ? ", llama3 scaling x" + c.ropeScaling().factor() : "")
-                    + (c.ropeInterleaved() ? ", interleaved pairs" : ", half-split pairs"));
-            System.out.println("rms eps:      " + c.rmsEps());
+            printConfig(ck.source(), ck.format(), c);
             long params = 0, bytes = 0;
             Map<DType, long[]> byType = new TreeMap<>();
             for (Tensor t : ck.tensors().values()) {
@@ -49,5 +53,17 @@ final class InfoCommand implements Runnable {
                 System.out.println("  " + e.getKey() + ": " + e.getValue()[0] + " params, " + e.getValue()[1] + " bytes");
             }
         }
+    }
+
+    private static void printConfig(String source, String format, LlamaConfig c) {
+        System.out.println("model:        " + source);
+        System.out.println("format:       " + format);
+        System.out.println("architecture: llama (dim " + c.dim() + ", hidden " + c.hiddenDim() + ", layers " + c.nLayers()
+                + ", heads " + c.nHeads() + ", kv heads " + c.nKvHeads() + ", head dim " + c.headDim() + ")");
+        System.out.println("vocab:        " + c.vocabSize() + (c.tiedEmbeddings() ? " (tied embeddings)" : " (untied lm_head)"));
+        System.out.println("context:      " + c.maxSeqLen());
+        System.out.println("rope:         theta " + c.ropeTheta() + (c.ropeScaling() != null ? ", llama3 scaling x" + c.ropeScaling().factor() : "")
+                + (c.ropeInterleaved() ? ", interleaved pairs" : ", half-split pairs"));
+        System.out.println("rms eps:      " + c.rmsEps());
     }
 }

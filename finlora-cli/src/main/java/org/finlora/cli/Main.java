@@ -8,8 +8,8 @@ import picocli.CommandLine.Option;
 /** The {@code finlora} command: one subcommand per job; user errors print one line and exit 1. */
 @Command(name = "finlora", mixinStandardHelpOptions = true, version = "FinLoRA-J 0.1.0",
         description = "Local finetuning, evaluation and serving of quantized financial LLMs with LoRA adapters.",
-        subcommands = {InfoCommand.class, GenerateCommand.class, PerplexityCommand.class, BenchCommand.class,
-                TasksCommand.class, FinetuneCommand.class, MergeCommand.class})
+        subcommands = {DemoCommand.class, InfoCommand.class, GenerateCommand.class, PerplexityCommand.class,
+                FinetuneCommand.class, EvalCommand.class, MergeCommand.class, BenchCommand.class, TasksCommand.class})
 public final class Main implements Runnable {
 
     @Option(names = "--debug", scope = CommandLine.ScopeType.INHERIT, description = "Show stack traces on errors.")

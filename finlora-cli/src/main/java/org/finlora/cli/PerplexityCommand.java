@@ -43,9 +43,13 @@ final class PerplexityCommand implements Runnable {
     @Option(names = "--threads", description = "Worker threads (default: all processors).")
     Integer threads;
 
+    @Option(names = "--adapter", description = "LoRA adapter folder (PEFT layout).")
+    Path adapter;
+
     @Override
     public void run() {
         if (threads != null) Parallel.setThreads(threads);
+        if (adapter != null) Adapters.checkFolder(adapter);
         String text;
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);
@@ -55,6 +59,7 @@ final class PerplexityCommand implements Runnable {
         try (Checkpoint ck = ModelLoader.load(model, tokenizer)) {
             Tokenizer tok = ck.tokenizer();
             LlamaModel m = LlamaModel.load(ck, quant);
+            if (adapter != null) m = Adapters.apply(m, adapter);
             int[] ids = tok.encode(text, tok.addsBosByDefault());
             int w = Perplexity.windowLength(ids.length, ctx, m.config.maxSeqLen());
             if (ids.length >= 2 && w < ctx) {

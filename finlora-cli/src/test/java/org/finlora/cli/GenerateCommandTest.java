@@ -50,14 +50,6 @@ class GenerateCommandTest {
     }
 
     @Test
-    void generateRejectsAdapterForNow() {
-        Run r = run("generate", "--model", stories().toString(), "--prompt", "Hi", "--adapter", "/tmp/none");
-        assertEquals(1, r.code());
-        assertTrue(r.err().startsWith("error: --adapter"), r.err());
-        assertEquals("", r.out());
-    }
-
-    @Test
     void perplexityEndsWithItsLine(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("t.txt");
         Files.writeString(f, ("Once upon a time" + GOLDEN_CONTINUATION + ". ").repeat(3));

@@ -3,7 +3,7 @@ package org.finlora.data;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.finlora.eval.AtomicFiles;
+import org.finlora.io.AtomicFiles;
 
 import java.io.UncheckedIOException;
 import java.nio.file.Path;

@@ -1,5 +1,6 @@
 package org.finlora.eval;
 
+import org.finlora.io.AtomicFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;

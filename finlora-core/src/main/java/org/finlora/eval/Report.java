@@ -1,5 +1,6 @@
 package org.finlora.eval;
 
+import org.finlora.io.AtomicFiles;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

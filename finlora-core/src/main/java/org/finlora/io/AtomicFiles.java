@@ -11,21 +11,51 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 
-/** Helpers for writing outputs to a temp file beside the target and moving it into place. */
-final class AtomicFiles {
+/**
+ * Every output file goes through here: written to a hidden temp file beside the target, then moved
+ * into place atomically, so a crash or Ctrl-C never leaves a half-written file.
+ */
+public final class AtomicFiles {
     /** Largest slice handed to one FileChannel.write (a ByteBuffer view is limited to 2 GiB). */
     private static final long CHUNK = 64L << 20;
 
     private AtomicFiles() {
     }
 
-    static Path tempBeside(Path target) throws IOException {
+    /** Something that writes the whole content of a text file. */
+    public interface Content {
+        void writeTo(java.io.Writer w) throws IOException;
+    }
+
+    /** Writes a UTF-8 text file atomically. */
+    public static void write(Path target, String text) {
+        write(target, w -> w.write(text));
+    }
+
+    /** Writes a UTF-8 text file atomically; a failure leaves no temp file and the old target intact. */
+    public static void write(Path target, Content content) {
+        Path tmp = null;
+        try {
+            tmp = tempBeside(target);
+            try (java.io.Writer w = Files.newBufferedWriter(tmp, java.nio.charset.StandardCharsets.UTF_8)) {
+                content.writeTo(w);
+            }
+            moveIntoPlace(tmp, target);
+            tmp = null;
+        } catch (IOException e) {
+            throw writeError(target, e);
+        } finally {
+            deleteQuietly(tmp);
+        }
+    }
+
+    public static Path tempBeside(Path target) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         return Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
     }
 
-    static void moveIntoPlace(Path tmp, Path target) throws IOException {
+    public static void moveIntoPlace(Path tmp, Path target) throws IOException {
         try {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException e) {
@@ -33,7 +63,7 @@ final class AtomicFiles {
         }
     }
 
-    static void deleteQuietly(Path p) {
+    public static void deleteQuietly(Path p) {
         try {
             if (p != null) Files.deleteIfExists(p);
         } catch (IOException ignored) {
@@ -42,18 +72,18 @@ final class AtomicFiles {
     }
 
     /** Writes all bytes of a segment (any size, heap or native) at the channel's position. */
-    static void writeFully(FileChannel ch, MemorySegment data) throws IOException {
+    public static void writeFully(FileChannel ch, MemorySegment data) throws IOException {
         for (long off = 0; off < data.byteSize(); off += CHUNK) {
             ByteBuffer b = data.asSlice(off, Math.min(CHUNK, data.byteSize() - off)).asByteBuffer();
             while (b.hasRemaining()) ch.write(b);
         }
     }
 
-    static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
+    public static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
         while (b.hasRemaining()) ch.write(b);
     }
 
-    static FinloraException writeError(Path target, IOException e) {
+    public static FinloraException writeError(Path target, IOException e) {
         return new FinloraException(target + ": cannot write (" + e.getMessage() + ")", e);
     }
 }

@@ -9,7 +9,8 @@ import java.util.function.Predicate;
 
 /**
  * Resolves the --model argument of every command: a llama2.c .bin (tokenizer.bin beside it or
- * given), a .gguf file, an HF folder, an HF repo id (local HF cache, else downloaded) or
+ * given), a .gguf file (or {@code org/name/file.gguf} in a Hub repo), an HF folder, an HF repo id
+ * (local HF cache, else downloaded) or
  * {@code synthetic:<preset>}.
  */
 public final class ModelLoader {
@@ -30,8 +31,10 @@ public final class ModelLoader {
             return Llama2cLoader.load(p, tokenizer);
         }
         if (spec.endsWith(".gguf")) {
-            if (!Files.exists(p)) throw new FinloraException(spec + ": file not found");
-            return GgufLoader.load(p);
+            if (Files.exists(p)) return GgufLoader.load(p);
+            String[] repoFile = splitRepoFile(spec);
+            if (repoFile == null) throw new FinloraException(spec + ": file not found");
+            return GgufLoader.load(HubClient.fromEnvironment().download(HfCache.RepoType.MODEL, repoFile[0], "main", repoFile[1], progress));
         }
         if (Files.isDirectory(p)) return HfFolderLoader.load(p);
         if (!Files.exists(p) && HfCache.isRepoId(spec) && spec.contains("/")) {
@@ -40,6 +43,22 @@ public final class ModelLoader {
         if (Files.exists(p)) throw new FinloraException(spec + ": not a model this build can load (expected a llama2.c .bin, a .gguf or an HF folder)");
         throw new FinloraException(spec + ": not found, and not a model this build can load (expected a llama2.c .bin, a .gguf, "
                 + "an HF folder, an HF repo id org/name or synthetic:<preset>)");
+    }
+
+    /**
+     * {@code org/name/file.gguf} (a relative spec with at least three segments whose first two form a
+     * repo id) → {repo, file}; null when the spec cannot name a file of a Hub repo.
+     */
+    static String[] splitRepoFile(String spec) {
+        if (spec.startsWith("/") || spec.startsWith(".") || spec.contains("\\")) return null;
+        String[] parts = spec.split("/", 3);
+        if (parts.length < 3 || !HfCache.isRepoId(parts[0] + "/" + parts[1])) return null;
+        try {
+            HfCache.checkFileName(parts[0] + "/" + parts[1], parts[2]);
+        } catch (FinloraException e) {
+            return null;
+        }
+        return new String[]{parts[0] + "/" + parts[1], parts[2]};
     }
 
     /** Files of an HF model repo the loaders read: config, tokenizer files, top-level safetensors and index. */

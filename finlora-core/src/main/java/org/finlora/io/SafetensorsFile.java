@@ -183,7 +183,9 @@ public final class SafetensorsFile {
         Path index = dir.resolve("model.safetensors.index.json");
         if (Files.isRegularFile(single)) return open(single, arena).tensors();
         if (Files.isRegularFile(index)) return openSharded(index, arena);
-        throw new FinloraException(dir + ": no model.safetensors or model.safetensors.index.json");
+        boolean torchBin = Files.isRegularFile(dir.resolve("pytorch_model.bin")) || Files.isRegularFile(dir.resolve("pytorch_model.bin.index.json"));
+        throw new FinloraException(dir + ": no model.safetensors or model.safetensors.index.json"
+                + (torchBin ? " (only PyTorch .bin weights found; save the model with safe_serialization=True)" : ""));
     }
 
     /** Opens every shard named in an index's weight_map and checks that each listed tensor is in its shard. */

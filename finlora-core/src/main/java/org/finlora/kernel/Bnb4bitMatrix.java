@@ -210,18 +210,34 @@ public final class Bnb4bitMatrix extends DequantMatrix {
     /** Decode strategy of the tiles (benchmark knob): 0 = two-vector selectFrom lookup, 1 = scalar decode. */
     int lookup = 0;
 
+    /** The scratch-free T = 1 kernel applies: 256-bit lookups, blocks aligned to rows, whole 16-column groups. */
+    private boolean directOk() {
+        return VECTOR_DECODE && blocksPerRow > 0 && cols % 16 == 0;
+    }
+
+    @Override
+    public void matmulVector(float[] x, float[] y, int T) {
+        if (T == 1 && directOk()) matvecDirect(x, y);
+        else super.matmulVector(x, y, T);
+    }
+
+    /** The tiled (scratch) forward regardless of T; for timing against the direct kernel. */
+    void matmulVectorTiled(float[] x, float[] y, int T) {
+        super.matmulVector(x, y, T);
+    }
+
     /**
-     * Decode (T = 1) without scratch: each 16-column group is looked up in registers and multiplied
-     * straight into two accumulators. Needs blocks aligned to rows and cols % 16 == 0.
+     * Decode (T = 1) without scratch: per block the 16-entry table is scaled once (two multiplies),
+     * then each 16-column group is looked up in registers (two-vector selectFrom) and multiplied
+     * straight into two accumulators. Timed faster than dequantize-to-scratch for T = 1 (see report).
      */
     void matvecDirect(float[] x, float[] y) {
         Parallel.forRange(rows, 8, (start, end) -> {
-            for (int r = start; r < end; r++) y[r] = lookup == 2 ? rowDotRearrange(r, x) : rowDotSelect(r, x);
+            for (int r = start; r < end; r++) y[r] = rowDot(r, x);
         });
     }
 
-    /** One row times x with the block scale folded into the 16-entry table once per block. */
-    private float rowDotSelect(int r, float[] x) {
+    private float rowDot(int r, float[] x) {
         long rowBase = r * rowBytes;
         int sBase = r * blocksPerRow;
         FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
@@ -236,32 +252,6 @@ public final class Bnb4bitMatrix extends DequantMatrix {
                 FloatVector hi = (FloatVector) iv.lanewise(VectorOperators.LSHR, 4).and(15).convert(VectorOperators.I2F, 0);
                 acc0 = lo.selectFrom(t0, t1).fma(FloatVector.fromArray(F8, x, c), acc0);
                 acc1 = hi.selectFrom(t0, t1).fma(FloatVector.fromArray(F8, x, c + 8), acc1);
-            }
-        }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
-    }
-
-    /** Same, with single-vector rearranges of each half of the table and a blend. */
-    private float rowDotRearrange(int r, float[] x) {
-        long rowBase = r * rowBytes;
-        int sBase = r * blocksPerRow;
-        FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
-        for (int b = 0; b < blocksPerRow; b++) {
-            float s = scales[sBase + b];
-            FloatVector t0 = tableLo.mul(s), t1 = tableHi.mul(s);
-            int cEnd = (b + 1) * blocksize;
-            for (int c = b * blocksize; c < cEnd; c += 16) {
-                ByteVector bv = ByteVector.fromMemorySegment(B8, codes, rowBase + (long) (c >>> 4) * 8, ByteOrder.LITTLE_ENDIAN);
-                IntVector iv = (IntVector) bv.convertShape(VectorOperators.B2I, I8, 0);
-                IntVector lo = iv.and(15), hi = iv.lanewise(VectorOperators.LSHR, 4).and(15);
-                var shLo = lo.toShuffle().cast(F8);
-                var shHi = hi.toShuffle().cast(F8);
-                var mLo = lo.compare(VectorOperators.GE, 8).cast(F8);
-                var mHi = hi.compare(VectorOperators.GE, 8).cast(F8);
-                FloatVector wl = t0.rearrange(shLo).blend(t1.rearrange(shLo), mLo);
-                FloatVector wh = t0.rearrange(shHi).blend(t1.rearrange(shHi), mHi);
-                acc0 = wl.fma(FloatVector.fromArray(F8, x, c), acc0);
-                acc1 = wh.fma(FloatVector.fromArray(F8, x, c + 8), acc1);
             }
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);

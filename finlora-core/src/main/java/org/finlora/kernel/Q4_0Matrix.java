@@ -21,6 +21,8 @@ import static org.finlora.kernel.Vectors.F;
 public final class Q4_0Matrix extends RowMatrix {
     public static final int BLOCK = 32;
     public static final int BLOCK_BYTES = 18;
+    /** One whole block of packed nibbles. */
+    private static final jdk.incubator.vector.VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
     private final MemorySegment data;
     private final long rowBytes;
 
@@ -144,13 +146,14 @@ public final class Q4_0Matrix extends RowMatrix {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < nb; b++, o += BLOCK_BYTES) {
             int xo = xOff + b * BLOCK;
-            ByteVector p0 = ByteVector.fromMemorySegment(B8, data, o + 2, ByteOrder.LITTLE_ENDIAN);
-            ByteVector p1 = ByteVector.fromMemorySegment(B8, data, o + 10, ByteOrder.LITTLE_ENDIAN);
-            FloatVector s01 = nibbles(p0, false).mul(FloatVector.fromArray(F, x, xo))
-                    .add(nibbles(p1, false).mul(FloatVector.fromArray(F, x, xo + 8)));
-            FloatVector s23 = nibbles(p0, true).mul(FloatVector.fromArray(F, x, xo + 16))
-                    .add(nibbles(p1, true).mul(FloatVector.fromArray(F, x, xo + 24)));
-            acc = s01.add(s23).fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(Floats.I16_LE, o))), acc);
+            ByteVector p = ByteVector.fromMemorySegment(B16, data, o + 2, ByteOrder.LITTLE_ENDIAN);
+            ByteVector lo = p.and((byte) 0x0F).sub((byte) 8);
+            ByteVector hi = p.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+            FloatVector s = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, x, xo));
+            s = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 1)).fma(FloatVector.fromArray(F, x, xo + 8), s);
+            s = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, x, xo + 16), s);
+            s = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 1)).fma(FloatVector.fromArray(F, x, xo + 24), s);
+            acc = s.fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(Floats.I16_LE, o))), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }

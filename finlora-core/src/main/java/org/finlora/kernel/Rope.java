@@ -38,11 +38,12 @@ public final class Rope {
         float[] out = new float[invFreq.length];
         for (int i = 0; i < invFreq.length; i++) {
             float inv = invFreq[i];
-            float wavelen = twoPi / inv;
+            // torch evaluates `2 * math.pi / inv_freq` and `old_len / wavelen` as reciprocal(t) * scalar, in f32
+            float wavelen = (1f / inv) * twoPi;
             float scaled = wavelen > lowFreqWavelen ? inv / factor : inv;
             boolean medium = !(wavelen < highFreqWavelen) && !(wavelen > lowFreqWavelen);
             if (medium) {
-                float smooth = ((float) originalMaxPositions / wavelen - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
+                float smooth = ((1f / wavelen) * (float) originalMaxPositions - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
                 scaled = (1 - smooth) * scaled / factor + smooth * scaled;
             }
             out[i] = scaled;

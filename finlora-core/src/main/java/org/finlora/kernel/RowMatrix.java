@@ -46,21 +46,25 @@ public abstract class RowMatrix extends WeightMatrix {
     /** {@link #matmul(float[], float[], int)} with the kernel path chosen explicitly (tests compare both). */
     public void matmul(float[] x, float[] y, int T, boolean vector) {
         checkSizes(x, y, T, "x", "y");
+        Parallel.forRange(rows, T == 1 ? 64 : ROW_BLOCK, (r0, r1) -> matmulRows(x, y, T, r0, r1, vector));
+    }
+
+    /**
+     * y[t, r] for rows r in [r0, r1) only, on the calling thread: T = 1 streams each row once through
+     * the fused dot; T > 1 dequantizes blocks of rows into scratch and tiles them over tokens.
+     */
+    public void matmulRows(float[] x, float[] y, int T, int r0, int r1, boolean vector) {
         if (T == 1) {
-            Parallel.forRange(rows, 64, (r0, r1) -> {
-                for (int r = r0; r < r1; r++) y[r] = dot(r, x, 0, vector);
-            });
+            for (int r = r0; r < r1; r++) y[r] = dot(r, x, 0, vector);
             return;
         }
-        Parallel.forRange(rows, ROW_BLOCK, (r0, r1) -> {
-            float[] w = new float[ROW_BLOCK * cols];
-            for (int rb = r0; rb < r1; rb += ROW_BLOCK) {
-                int nr = Math.min(ROW_BLOCK, r1 - rb);
-                for (int i = 0; i < nr; i++) dequantize(rb + i, 0, cols, w, i * cols, vector);
-                if (vector) Dot.tileVector(w, nr, x, T, cols, y, rows, rb);
-                else Dot.tileScalar(w, nr, x, T, cols, y, rows, rb);
-            }
-        });
+        float[] w = new float[ROW_BLOCK * cols];
+        for (int rb = r0; rb < r1; rb += ROW_BLOCK) {
+            int nr = Math.min(ROW_BLOCK, r1 - rb);
+            for (int i = 0; i < nr; i++) dequantize(rb + i, 0, cols, w, i * cols, vector);
+            if (vector) Dot.tileVector(w, nr, x, T, cols, y, rows, rb);
+            else Dot.tileScalar(w, nr, x, T, cols, y, rows, rb);
+        }
     }
 
     /** {@link #matmulTransposed(float[], float[], int)} with the kernel path chosen explicitly. */

@@ -110,4 +110,31 @@ public final class RtnMatrix extends DequantMatrix {
             dst[off + k] = scale[g] * ((float) code - zero[g]);
         }
     }
+
+    /**
+     * Same values, faster: one group at a time (scale and zero loaded once) and one 64-bit word per
+     * run of codes that fit in it, instead of one word and one division per code.
+     */
+    @Override
+    protected void dequantizeTile(int r, int c0, int len, float[] dst, int off) {
+        long rowBase = r * rowBytes;
+        int gBase = r * groupsPerRow;
+        int perWord = 56 / bits;   // codes readable from one word starting at any bit offset 0..7
+        int c = c0, end = c0 + len;
+        while (c < end) {
+            int g = c / groupSize;
+            int gEnd = Math.min(end, (g + 1) * groupSize);
+            float s = scale[gBase + g], z = zero[gBase + g];
+            while (c < gEnd) {
+                long bit = (long) c * bits;
+                long word = q.get(LONG_LE, rowBase + (bit >>> 3)) >>> (bit & 7);
+                int n = Math.min(perWord, gEnd - c);
+                for (int i = 0; i < n; i++) {
+                    dst[off + c - c0 + i] = s * ((float) (word & mask) - z);
+                    word >>>= bits;
+                }
+                c += n;
+            }
+        }
+    }
 }

@@ -4,7 +4,10 @@ import org.finlora.FinloraException;
 import org.finlora.io.Checkpoint;
 import org.finlora.kernel.Activations;
 import org.finlora.kernel.Attention;
+import org.finlora.kernel.Dot;
 import org.finlora.kernel.Matrices;
+import org.finlora.kernel.Matmuls;
+import org.finlora.kernel.Parallel;
 import org.finlora.kernel.RmsNorm;
 import org.finlora.kernel.Rope;
 import org.finlora.kernel.Vectors;
@@ -97,9 +100,7 @@ public final class LlamaModel {
         for (int l = 0; l < c.nLayers(); l++) {
             LlamaWeights.Layer w = weights.layers[l];
             RmsNorm.apply(x, w.attnNorm(), xb, T, dim, c.rmsEps());
-            w.wq().matmul(xb, q, T);
-            w.wk().matmul(xb, k, T);
-            w.wv().matmul(xb, v, T);
+            Matmuls.sameInput(new WeightMatrix[]{w.wq(), w.wk(), w.wv()}, xb, new float[][]{q, k, v}, T);
             float[] kc = cache.keys[l], vc = cache.values[l];
             for (int t = 0; t < T; t++) {
                 rope.rotate(q, t * qDim, c.nHeads(), cos, sin, t);
@@ -112,8 +113,7 @@ public final class LlamaModel {
             add(x, xb, T * dim);
 
             RmsNorm.apply(x, w.ffnNorm(), xb, T, dim, c.rmsEps());
-            w.gate().matmul(xb, gate, T);
-            w.up().matmul(xb, up, T);
+            Matmuls.sameInput(new WeightMatrix[]{w.gate(), w.up()}, xb, new float[][]{gate, up}, T);
             Activations.siluMul(gate, up, T * hidden);
             w.down().matmul(gate, xb, T);
             add(x, xb, T * dim);
@@ -127,6 +127,123 @@ public final class LlamaModel {
         float[] logits = new float[n * c.vocabSize()];
         weights.lmHead.matmul(last, logits, n);
         return logits;
+    }
+
+    /**
+     * One forward over a ragged batch of independent sequences: sequence b runs
+     * tokens[b][off[b] .. off[b] + count[b]) at positions pos[b] .. pos[b] + count[b] - 1 against its
+     * own cache caches[b]. The rows of all sequences go through each weight matrix in one matmul, so
+     * the weights are streamed once per call rather than once per sequence; RoPE and attention use
+     * each sequence's own positions and cache. Batched decode is count[b] = 1 for every b; prompts of
+     * different lengths can be prefilled together. Returns the logits of each sequence's last row,
+     * [B, vocab].
+     */
+    public float[] forwardBatch(KvCache[] caches, int[][] tokens, int[] off, int[] count, int[] pos) {
+        LlamaConfig c = config;
+        int B = caches.length;
+        if (B == 0 || tokens.length != B || off.length != B || count.length != B || pos.length != B) {
+            throw new IllegalArgumentException("forwardBatch needs B > 0 caches, token arrays, offsets, counts and positions; got "
+                    + B + "/" + tokens.length + "/" + off.length + "/" + count.length + "/" + pos.length);
+        }
+        int dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim(), hidden = c.hiddenDim(), half = c.headDim() / 2;
+        int[] rowStart = new int[B + 1];
+        for (int b = 0; b < B; b++) {
+            if (count[b] <= 0) throw new IllegalArgumentException("forwardBatch: sequence " + b + " has no tokens");
+            if (pos[b] < 0 || pos[b] + count[b] > caches[b].capacity) {
+                throw new FinloraException("context full: positions " + pos[b] + ".." + (pos[b] + count[b] - 1)
+                        + " exceed the KV cache of " + caches[b].capacity + " tokens");
+            }
+            rowStart[b + 1] = Math.addExact(rowStart[b], count[b]);
+        }
+        int N = rowStart[B];
+        // Per row: its sequence and absolute position (for attention), and its RoPE angles.
+        int[] rowSeq = new int[N], rowPos = new int[N];
+        float[] x = new float[N * dim];
+        float[] cos = new float[N * half], sin = new float[N * half];
+        for (int b = 0; b < B; b++) {
+            int n = count[b];
+            float[] cb = new float[n * half], sb = new float[n * half];
+            rope.angles(pos[b], n, cb, sb);
+            System.arraycopy(cb, 0, cos, rowStart[b] * half, n * half);
+            System.arraycopy(sb, 0, sin, rowStart[b] * half, n * half);
+            for (int t = 0; t < n; t++) {
+                int r = rowStart[b] + t;
+                int id = tokens[b][off[b] + t];
+                if (id < 0 || id >= c.vocabSize()) throw new FinloraException("token id " + id + " is outside the vocabulary of " + c.vocabSize());
+                weights.tokenEmbedding.dequantizeRow(id, x, r * dim);
+                rowSeq[r] = b;
+                rowPos[r] = pos[b] + t;
+            }
+        }
+        float[] xb = new float[N * dim];
+        float[] q = new float[N * qDim];
+        float[] k = new float[N * kvDim];
+        float[] v = new float[N * kvDim];
+        float[] att = new float[N * qDim];
+        float[] gate = new float[N * hidden];
+        float[] up = new float[N * hidden];
+        float[][] kc = new float[B][], vc = new float[B][];
+        boolean vec = Vectors.ENABLED;
+
+        for (int l = 0; l < c.nLayers(); l++) {
+            LlamaWeights.Layer w = weights.layers[l];
+            RmsNorm.apply(x, w.attnNorm(), xb, N, dim, c.rmsEps());
+            Matmuls.sameInput(new WeightMatrix[]{w.wq(), w.wk(), w.wv()}, xb, new float[][]{q, k, v}, N);
+            for (int r = 0; r < N; r++) {
+                rope.rotate(q, r * qDim, c.nHeads(), cos, sin, r);
+                rope.rotate(k, r * kvDim, c.nKvHeads(), cos, sin, r);
+            }
+            for (int b = 0; b < B; b++) {
+                kc[b] = caches[b].keys[l];
+                vc[b] = caches[b].values[l];
+                System.arraycopy(k, rowStart[b] * kvDim, kc[b], pos[b] * kvDim, count[b] * kvDim);
+                System.arraycopy(v, rowStart[b] * kvDim, vc[b], pos[b] * kvDim, count[b] * kvDim);
+            }
+            raggedAttention(q, att, N, rowSeq, rowPos, kc, vc, c.nHeads(), c.nKvHeads(), c.headDim(), vec);
+            w.wo().matmul(att, xb, N);
+            add(x, xb, N * dim);
+
+            RmsNorm.apply(x, w.ffnNorm(), xb, N, dim, c.rmsEps());
+            Matmuls.sameInput(new WeightMatrix[]{w.gate(), w.up()}, xb, new float[][]{gate, up}, N);
+            Activations.siluMul(gate, up, N * hidden);
+            w.down().matmul(gate, xb, N);
+            add(x, xb, N * dim);
+        }
+
+        float[] last = new float[B * dim];
+        for (int b = 0; b < B; b++) {
+            RmsNorm.apply(x, (rowStart[b + 1] - 1) * dim, weights.finalNorm, last, b * dim, dim, c.rmsEps(), vec);
+        }
+        float[] logits = new float[B * c.vocabSize()];
+        weights.lmHead.matmul(last, logits, B);
+        return logits;
+    }
+
+    /**
+     * Causal GQA attention of N rows that belong to different sequences: row r attends to positions
+     * 0 .. rowPos[r] of the cache of sequence rowSeq[r]. Same arithmetic as {@link Attention#forward}
+     * (so a row gets the bits it would get there), one parallel region for all rows and heads.
+     */
+    private static void raggedAttention(float[] q, float[] out, int N, int[] rowSeq, int[] rowPos, float[][] kCache, float[][] vCache,
+                                        int nHeads, int nKvHeads, int headDim, boolean vector) {
+        int qDim = nHeads * headDim, kvDim = nKvHeads * headDim, group = nHeads / nKvHeads;
+        float scale = (float) (1.0 / Math.sqrt(headDim));
+        int maxLen = 0;
+        for (int r = 0; r < N; r++) maxLen = Math.max(maxLen, rowPos[r] + 1);
+        int scratch = maxLen;
+        Parallel.forRange(N * nHeads, 1, (start, end) -> {
+            float[] att = new float[scratch];
+            for (int job = start; job < end; job++) {
+                int r = job / nHeads, h = job % nHeads;
+                float[] kc = kCache[rowSeq[r]], vc = vCache[rowSeq[r]];
+                int n = rowPos[r] + 1;
+                int qo = r * qDim + h * headDim, ko = (h / group) * headDim;
+                for (int s = 0; s < n; s++) att[s] = Dot.dot(q, qo, kc, s * kvDim + ko, headDim, vector) * scale;
+                Activations.softmax(att, 0, n);
+                java.util.Arrays.fill(out, qo, qo + headDim, 0f);
+                for (int s = 0; s < n; s++) Dot.axpy(att[s], vc, s * kvDim + ko, out, qo, headDim, vector);
+            }
+        });
     }
 
     private static void add(float[] x, float[] d, int n) {

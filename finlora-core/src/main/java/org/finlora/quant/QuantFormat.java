@@ -5,9 +5,13 @@ import org.finlora.kernel.Bnb4bitMatrix;
 import org.finlora.kernel.Int8BlockMatrix;
 import org.finlora.kernel.Int8VectorwiseMatrix;
 import org.finlora.kernel.RtnMatrix;
+import org.finlora.kernel.Matrices;
+import org.finlora.kernel.WeightFormats;
+import org.finlora.tensor.DType;
 import org.finlora.tensor.Tensor;
 import org.finlora.tensor.WeightMatrix;
 
+import java.lang.foreign.MemorySegment;
 import java.util.Locale;
 
 /**
@@ -162,8 +166,38 @@ public final class QuantFormat {
         return name().hashCode();
     }
 
-    /** Quantizes a float weight [out, in] (F32, BF16 or F16) into this format's kernel matrix. */
+    /**
+     * Quantizes a weight [out, in] into this format's kernel matrix. F32, BF16 and F16 tensors are
+     * read directly (exact bnb semantics); other stored formats the kernel package can read (e.g.
+     * GGUF Q8_0/Q4_0) are first dequantized to f32, one tensor at a time.
+     */
     public WeightMatrix quantize(Tensor t) {
+        if (!t.dtype().isFloat() || t.dtype() == DType.F64) t = asF32(t);
+        return quantizeFloat(t);
+    }
+
+    private static Tensor asF32(Tensor t) {
+        if (t.shape().length != 2 || !Matrices.supports(t.dtype())) {
+            throw new FinloraException(t.name() + ": dtype " + t.dtype() + " " + java.util.Arrays.toString(t.shape()) + " cannot be quantized");
+        }
+        WeightMatrix src = Matrices.of(t);
+        float[] all = new float[Math.toIntExact((long) src.rows * src.cols)];
+        for (int r = 0; r < src.rows; r++) src.dequantizeRow(r, all, r * src.cols);
+        return new Tensor(t.name(), DType.F32, new long[]{src.rows, src.cols}, MemorySegment.ofArray(all));
+    }
+
+    /**
+     * Registers the base names (nf4, fp4, int8, int8-block, rtn2..rtn8, with default options) in the
+     * --quant registry; embeddings and lm_head stay in their stored dtype for all of them.
+     */
+    public static void registerDefaults() {
+        for (String name : new String[]{"nf4", "fp4", "int8", "int8-block", "rtn2", "rtn3", "rtn4", "rtn5", "rtn6", "rtn7", "rtn8"}) {
+            QuantFormat f = parse(name);
+            WeightFormats.register(name, f::quantize, false);
+        }
+    }
+
+    private WeightMatrix quantizeFloat(Tensor t) {
         return switch (kind) {
             case NF4 -> Bnb4bitMatrix.quantize(t, Bnb4bit.Type.NF4, blocksize, doubleQuant);
             case FP4 -> Bnb4bitMatrix.quantize(t, Bnb4bit.Type.FP4, blocksize, doubleQuant);

@@ -171,6 +171,9 @@ public final class TrainableLlama {
      */
     public double forward(int[] tokens, int[] labels, int[] lengths, int B, int T, double denom, boolean withGrad) {
         if (B > maxB || T > maxT) throw new IllegalArgumentException("batch [" + B + ", " + T + "] exceeds the allocated [" + maxB + ", " + maxT + "]");
+        if (tokens.length < B * T || labels.length < B * T) {
+            throw new IllegalArgumentException("tokens/labels hold " + tokens.length + "/" + labels.length + " ids, batch [" + B + ", " + T + "] needs " + B * T);
+        }
         if (lengths == null) {
             lengths = new int[B];
             java.util.Arrays.fill(lengths, T);

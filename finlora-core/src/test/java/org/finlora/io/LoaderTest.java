@@ -46,6 +46,11 @@ class LoaderTest {
         return m;
     }
 
+    /** As {@link #ggufName} for Llama tensors; other names stay as they are. */
+    static String ggufNameOf(String hf) {
+        return hf.startsWith("model.") || hf.equals("lm_head.weight") ? ggufName(hf) : hf;
+    }
+
     /** The GGUF name of each HF name, written out independently of the loader's table. */
     static String ggufName(String hf) {
         if (hf.equals("model.embed_tokens.weight")) return "token_embd.weight";

@@ -46,6 +46,18 @@ class ModelLoaderTest {
     }
 
     @Test
+    void hubGgufSpecsSplitIntoRepoAndFile() {
+        assertArrayEquals(new String[]{"TheBloke/Llama-2-7B-GGUF", "llama-2-7b.Q4_0.gguf"},
+                ModelLoader.splitRepoFile("TheBloke/Llama-2-7B-GGUF/llama-2-7b.Q4_0.gguf"));
+        assertArrayEquals(new String[]{"org/name", "sub/m.gguf"}, ModelLoader.splitRepoFile("org/name/sub/m.gguf"));
+        assertNull(ModelLoader.splitRepoFile("/abs/path/m.gguf"));
+        assertNull(ModelLoader.splitRepoFile("./rel/path/m.gguf"));
+        assertNull(ModelLoader.splitRepoFile("name/m.gguf"));
+        assertNull(ModelLoader.splitRepoFile("org/name/../m.gguf"));
+        assertEquals("local/m.gguf: file not found", error("local/m.gguf"));
+    }
+
+    @Test
     void otherFilesAreRefused() throws Exception {
         Path p = Files.writeString(tmp.resolve("notes.txt"), "hi");
         assertTrue(error(p.toString()).contains("not a model this build can load"));

@@ -122,6 +122,9 @@ class SafetensorsTest {
         Path empty = Files.createDirectory(tmp.resolve("empty"));
         var e = assertThrows(FinloraException.class, () -> SafetensorsFile.openModel(empty, Arena.global()));
         assertTrue(e.getMessage().contains("model.safetensors"), e.getMessage());
+        Files.write(empty.resolve("pytorch_model.bin"), new byte[1]);
+        e = assertThrows(FinloraException.class, () -> SafetensorsFile.openModel(empty, Arena.global()));
+        assertTrue(e.getMessage().contains("PyTorch .bin"), e.getMessage());
     }
 
     private static void assertError(byte[] image, String... fragments) {

@@ -42,6 +42,9 @@ public final class Bnb4bitBench {
         Bnb4bitMatrix nf4 = Bnb4bitMatrix.quantize(t, Bnb4bit.Type.NF4, 64, true);
         F32Matrix f32 = new F32Matrix(rows, cols, data);
         WeightMatrix q40 = Q4_0Matrix.quantize(f32);
+        WeightMatrix rtn4 = RtnMatrix.quantize(t, 4, 128);
+        WeightMatrix i8b = Int8BlockMatrix.quantize(t, 64);
+        WeightMatrix i8 = Int8VectorwiseMatrix.quantize(t, 6f);
         System.out.println("threads " + Parallel.threads() + ", " + rows + "x" + cols + ", species " + DequantMatrix.F);
         for (int T : new int[]{1, 64}) {
             float[] x = new float[T * cols], y = new float[T * rows], dx = new float[T * cols];
@@ -51,16 +54,22 @@ public final class Bnb4bitBench {
             time("f32 matmul", reps, () -> f32.matmul(x, y, T));
             time("q4_0 matmul", reps, () -> q40.matmul(x, y, T));
             nf4.lookup = 0;
-            time("nf4 matmul, tile decode selectFrom", reps, () -> nf4.matmul(x, y, T));
-            nf4.lookup = 1;
-            time("nf4 matmul, tile decode scalar", reps, () -> nf4.matmul(x, y, T));
-            nf4.lookup = 0;
-            if (T == 1) {
-                time("nf4 matvec direct (selectFrom, no scratch)", reps, () -> nf4.matvecDirect(x, y));
-                nf4.lookup = 2;
-                time("nf4 matvec direct (rearrange+blend)", reps, () -> nf4.matvecDirect(x, y));
+            time("nf4 matmul (default path)", reps, () -> nf4.matmul(x, y, T));
+            if (T > 1) {
+                nf4.lookup = 1;
+                time("nf4 matmul, tile decode scalar", reps, () -> nf4.matmul(x, y, T));
                 nf4.lookup = 0;
             }
+            if (T == 1) {
+                time("nf4 T=1 tiled (scratch, selectFrom decode)", reps, () -> nf4.matmulVectorTiled(x, y, T));
+                for (int k = 0; k < 3; k++) {   // interleaved repeats: the machine is shared, numbers drift
+                    time("nf4 T=1 direct (registers, no scratch)", reps, () -> nf4.matvecDirect(x, y));
+                    time("q4_0 matmul", reps, () -> q40.matmul(x, y, T));
+                }
+            }
+            time("rtn4 (g128) matmul", reps, () -> rtn4.matmul(x, y, T));
+            time("int8-block matmul", reps, () -> i8b.matmul(x, y, T));
+            time("int8 (LLM.int8) matmul", reps, () -> i8.matmul(x, y, T));
             float[] dy = y.clone();
             time("f32 matmulTransposed", reps, () -> f32.matmulTransposed(dy, dx, T));
             time("q4_0 matmulTransposed", reps, () -> q40.matmulTransposed(dy, dx, T));

@@ -141,4 +141,20 @@ class MatrixKernelTest {
             }
         }
     }
+
+    @org.junit.jupiter.api.Test
+    void fusedSameInputMatmulsEqualSeparateOnes() {
+        RowMatrix a = matrix("q8_0", 37, 96, 1), b = matrix("f32", 200, 96, 2), c = matrix("q4_0", 9, 96, 3);
+        for (int T : new int[]{1, 5}) {
+            float[] x = random(T * 96, 4);
+            float[][] fused = {new float[T * 37], new float[T * 200], new float[T * 9]};
+            Matmuls.sameInput(new org.finlora.tensor.WeightMatrix[]{a, b, c}, x, fused, T);
+            RowMatrix[] ms = {a, b, c};
+            for (int i = 0; i < 3; i++) {
+                float[] y = new float[T * ms[i].rows];
+                ms[i].matmul(x, y, T);
+                for (int j = 0; j < y.length; j++) assertEquals(y[j], fused[i][j], 0f, "matrix " + i + " T " + T + " at " + j);
+            }
+        }
+    }
 }

@@ -47,6 +47,31 @@ class QuantFormatTest {
         assertMessage("nf4:double-quant=maybe", "double-quant");
     }
 
+    @Test
+    void quantizeDispatchesAndRegisters() {
+        org.finlora.tensor.Tensor t = new org.finlora.tensor.Tensor("w", org.finlora.tensor.DType.F32, new long[]{4, 64},
+                java.lang.foreign.MemorySegment.ofArray(new float[256]));
+        assertEquals("nf4", QuantFormat.parse("nf4").quantize(t).format());
+        assertEquals("fp4", QuantFormat.parse("fp4").quantize(t).format());
+        assertEquals("int8", QuantFormat.parse("int8").quantize(t).format());
+        assertEquals("int8-block", QuantFormat.parse("int8-block").quantize(t).format());
+        assertEquals("rtn3", QuantFormat.parse("rtn3").quantize(t).format());
+        // a ggml Q8_0 tensor is dequantized first, then quantized like the equal f32 tensor
+        float[] v = new float[2 * 64];
+        for (int i = 0; i < v.length; i++) v[i] = (float) Math.sin(i);
+        org.finlora.tensor.Tensor f32 = new org.finlora.tensor.Tensor("w", org.finlora.tensor.DType.F32, new long[]{2, 64}, java.lang.foreign.MemorySegment.ofArray(v));
+        org.finlora.kernel.Q8_0Matrix q8 = org.finlora.kernel.Q8_0Matrix.quantize(org.finlora.kernel.Matrices.of(f32));
+        org.finlora.tensor.Tensor q8t = new org.finlora.tensor.Tensor("w", org.finlora.tensor.DType.Q8_0, new long[]{2, 64}, q8.data());
+        float[] deq = new float[128];
+        for (int r = 0; r < 2; r++) q8.dequantizeRow(r, deq, r * 64);
+        org.finlora.kernel.Bnb4bitMatrix fromQ8 = (org.finlora.kernel.Bnb4bitMatrix) QuantFormat.parse("nf4").quantize(q8t);
+        assertArrayEquals(Bnb4bit.quantize(deq, Bnb4bit.Type.NF4, 64).codes(), fromQ8.bnbCodes());
+        QuantFormat.registerDefaults();
+        org.finlora.kernel.WeightFormats.Format f = org.finlora.kernel.WeightFormats.get("rtn4");
+        assertFalse(f.embeddings());
+        assertEquals("rtn4", f.fromTensor().apply(t).format());
+    }
+
     private static void assertMessage(String spec, String part) {
         FinloraException e = assertThrows(FinloraException.class, () -> QuantFormat.parse(spec));
         assertTrue(e.getMessage().contains(part), e.getMessage());

@@ -71,6 +71,28 @@ public final class AdamW implements Optimizer {
         return t;
     }
 
+    @Override
+    public void saveState(java.nio.file.Path file) {
+        OptimizerState s = new OptimizerState();
+        s.scalar("step", t);
+        for (int i = 0; i < m.length; i++) {
+            s.put("exp_avg." + i, m[i]);
+            s.put("exp_avg_sq." + i, v[i]);
+        }
+        s.write(file, "adamw");
+    }
+
+    @Override
+    public void loadState(java.nio.file.Path file) {
+        OptimizerState s = OptimizerState.read(file, "adamw");
+        if (s.tensorCount() != 2 * m.length) throw new org.finlora.FinloraException(file + ": optimizer state holds " + s.tensorCount() + " tensors, expected " + 2 * m.length);
+        for (int i = 0; i < m.length; i++) {
+            s.restore(file, "exp_avg." + i, m[i]);
+            s.restore(file, "exp_avg_sq." + i, v[i]);
+        }
+        t = s.longScalar(file, "step");
+    }
+
     public float[] exp_avg(int i) {
         return m[i];
     }

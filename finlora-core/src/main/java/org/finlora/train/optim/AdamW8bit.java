@@ -146,6 +146,41 @@ public final class AdamW8bit implements Optimizer {
         return DynamicMap.nearest(UNSIGNED, x / absmax);
     }
 
+    @Override
+    public void saveState(java.nio.file.Path file) {
+        OptimizerState s = new OptimizerState();
+        s.scalar("step", t);
+        for (int i = 0; i < params.size(); i++) {
+            if (m32[i] != null) {
+                s.put("state1." + i, m32[i]);
+                s.put("state2." + i, v32[i]);
+            } else {
+                s.put("state1." + i, mq[i]);
+                s.put("state2." + i, vq[i]);
+                s.put("absmax1." + i, mAbsmax[i]);
+                s.put("absmax2." + i, vAbsmax[i]);
+            }
+        }
+        s.write(file, "adamw_8bit");
+    }
+
+    @Override
+    public void loadState(java.nio.file.Path file) {
+        OptimizerState s = OptimizerState.read(file, "adamw_8bit");
+        for (int i = 0; i < params.size(); i++) {
+            if (m32[i] != null) {
+                s.restore(file, "state1." + i, m32[i]);
+                s.restore(file, "state2." + i, v32[i]);
+            } else {
+                s.restore(file, "state1." + i, mq[i]);
+                s.restore(file, "state2." + i, vq[i]);
+                s.restore(file, "absmax1." + i, mAbsmax[i]);
+                s.restore(file, "absmax2." + i, vAbsmax[i]);
+            }
+        }
+        t = s.longScalar(file, "step");
+    }
+
     /** Dequantized first moment of tensor i (for tests and checkpoints). */
     public float[] exp_avg(int i) {
         if (m32[i] != null) return m32[i].clone();

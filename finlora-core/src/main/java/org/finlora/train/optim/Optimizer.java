@@ -10,6 +10,12 @@ public interface Optimizer {
     /** Bytes of optimizer state. */
     long stateBytes();
 
+    /** Writes the state (moments, step counters) to a file for resuming; atomic. */
+    void saveState(java.nio.file.Path file);
+
+    /** Restores a state written by saveState for the same parameter shapes. */
+    void loadState(java.nio.file.Path file);
+
     /** Steps taken so far. */
     long steps();
 

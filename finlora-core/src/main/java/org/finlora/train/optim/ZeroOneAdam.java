@@ -113,6 +113,43 @@ public final class ZeroOneAdam implements Optimizer {
         if (step > varFreezeStep) frozen = true;
     }
 
+    @Override
+    public void saveState(java.nio.file.Path file) {
+        OptimizerState s = new OptimizerState();
+        s.scalar("step", step);
+        s.scalar("initialized", initialized ? 1 : 0);
+        s.scalar("frozen", frozen ? 1 : 0);
+        s.scalar("var_interval", varInterval);
+        s.scalar("var_counter", varCounter);
+        s.scalar("local_step_interval", localStepInterval);
+        s.scalar("local_step_counter", localStepCounter);
+        s.scalar("lrs", lrs);
+        for (int i = 0; i < m.length; i++) {
+            s.put("exp_avg." + i, m[i]);
+            s.put("exp_avg_sq." + i, v[i]);
+            s.put("momentum_accumulator." + i, u[i]);
+        }
+        s.write(file, "zero_one_adam");
+    }
+
+    @Override
+    public void loadState(java.nio.file.Path file) {
+        OptimizerState s = OptimizerState.read(file, "zero_one_adam");
+        for (int i = 0; i < m.length; i++) {
+            s.restore(file, "exp_avg." + i, m[i]);
+            s.restore(file, "exp_avg_sq." + i, v[i]);
+            s.restore(file, "momentum_accumulator." + i, u[i]);
+        }
+        step = s.longScalar(file, "step");
+        initialized = s.longScalar(file, "initialized") != 0;
+        frozen = s.longScalar(file, "frozen") != 0;
+        varInterval = s.longScalar(file, "var_interval");
+        varCounter = s.longScalar(file, "var_counter");
+        localStepInterval = s.longScalar(file, "local_step_interval");
+        localStepCounter = s.longScalar(file, "local_step_counter");
+        lrs = s.doubleScalar(file, "lrs");
+    }
+
     public boolean varianceFrozen() {
         return frozen;
     }

@@ -184,6 +184,22 @@ class OptimizerTest {
     }
 
     @Test
+    void zeroOneAdamWeightDecayIsL2InTheUpdate() {
+        float[] p = {2.0f, -1.0f};
+        ZeroOneAdam opt = ZeroOneAdam.finlora(List.of(p), 0.01);
+        opt.step(List.of(new float[]{0.3f, 0.3f}), 0.1);        // initialization only
+        assertArrayEquals(new float[]{2.0f, -1.0f}, p);
+        opt.step(List.of(new float[]{0.3f, -0.6f}), 0.1);
+        // m = 0.1 g, v = 0.001 g²: upd = 0.1 g / (√0.001 |g| + eps) + wd·p
+        double u0 = 0.1 * 0.3 / (Math.sqrt(0.001) * 0.3 + 1e-8) + 0.01 * 2.0;
+        double u1 = 0.1 * -0.6 / (Math.sqrt(0.001) * 0.6 + 1e-8) + 0.01 * -1.0;
+        assertEquals(2.0 - 0.1 * u0, p[0], 1e-5);
+        assertEquals(-1.0 - 0.1 * u1, p[1], 1e-5);
+        assertEquals(2, opt.steps());
+        assertEquals(3 * 4 * 2, opt.stateBytes());
+    }
+
+    @Test
     void schedulesAndClipping() {
         LrSchedule cos = new LrSchedule(LrSchedule.Kind.COSINE, 1.0, 10, 110);
         assertEquals(0.0, cos.multiplier(0));
