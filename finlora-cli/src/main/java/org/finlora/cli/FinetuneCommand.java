@@ -170,9 +170,9 @@ final class FinetuneCommand implements Runnable {
                 if (!noPlot) LossCurvePlot.write(output.resolve("loss_curve.png"), r.trainCurve(), r.evalCurve(), "finetune " + model);
                 double wall = (System.nanoTime() - t0) / 1e9;
                 String evalPart = r.evalCurve().isEmpty() ? "" : String.format(Locale.ROOT, ", eval loss %.4f", r.evalCurve().getLast()[1]);
-                System.out.printf(Locale.ROOT, "finetune done: %d steps, final loss %.4f%s, %d tokens in %.1f s (%.0f tok/s); "
+                System.out.printf(Locale.ROOT, "finetune done: %d steps, final loss %.4f%s, %d tokens, %.1f s wall (training %.0f tok/s); "
                                 + "%d truncated, %d skipped (longer than --max-seq-len %d); adapter in %s%n",
-                        r.steps(), r.lastLoss(), evalPart, r.tokens(), wall, r.tokens() / Math.max(1e-9, r.seconds()),
+                        r.steps(), r.lastLoss(), evalPart, r.tokens(), wall, r.tokensPerSecond(),
                         data.truncated + (eval == null ? 0 : eval.truncated), data.skipped + (eval == null ? 0 : eval.skipped), maxSeqLen, output);
             }
         } catch (IOException e) {

@@ -27,7 +27,11 @@ import java.util.concurrent.TimeUnit;
 public final class Trainer {
     /** How a run ended. trainCurve/evalCurve hold [step, loss] pairs of the whole run (resumed parts included). */
     public record Result(int steps, int totalSteps, double lastLoss, List<double[]> trainCurve, List<double[]> evalCurve,
-                         boolean stoppedEarly, Path lastCheckpoint, double seconds, long tokens) {
+                         boolean stoppedEarly, Path lastCheckpoint, double seconds, long tokens, long tokensThisRun) {
+        /** Tokens per second of this run (a resumed run counts only its own part). */
+        public double tokensPerSecond() {
+            return tokensThisRun / Math.max(1e-9, seconds);
+        }
     }
 
     private final LlamaWeights weights;
@@ -43,7 +47,7 @@ public final class Trainer {
 
     // loop position (all of it goes into checkpoints)
     private int step, epoch, batchIndex;
-    private long microSteps, tokens;
+    private long microSteps, tokens, tokensAtStart;
     private final List<double[]> trainCurve = new ArrayList<>(), evalCurve = new ArrayList<>();
 
     private volatile boolean stopRequested;
@@ -128,6 +132,7 @@ public final class Trainer {
 
     private Result loop() {
         long t0 = System.nanoTime();
+        tokensAtStart = tokens;
         listener.onStart(memoryPlan(), totalSteps, step);
         int batches = train.batchesPerEpoch(o.batchSize());
         int[] order = train.epochOrder(o.seed(), epoch, o.shuffle());
@@ -199,7 +204,7 @@ public final class Trainer {
 
     private Result result(double lastLoss, boolean early, Path ck, long t0) {
         return new Result(step, totalSteps, lastLoss, List.copyOf(trainCurve), List.copyOf(evalCurve), early, ck,
-                (System.nanoTime() - t0) / 1e9, tokens);
+                (System.nanoTime() - t0) / 1e9, tokens, tokens - tokensAtStart);
     }
 
     /** A checkpoint of the state before the failed step (parameters untouched), then the error. */
