@@ -87,24 +87,40 @@ public final class Llama2cTokenizer implements Tokenizer {
             i += len;
         }
         int start = addBos ? 1 : 0;
+        int[] t = toks.stream().mapToInt(Integer::intValue).toArray();
+        int n = t.length;
         while (true) {
             float best = -1e10f;
             int bestId = -1, bestIdx = -1;
-            for (int k = start; k < toks.size() - 1; k++) {
-                String merged = str(toks.get(k)) + str(toks.get(k + 1));
-                Integer id = ids.get(merged);
-                if (id != null && scores[id] > best) {
+            for (int k = start; k < n - 1; k++) {
+                int id = mergeOf(t[k], t[k + 1]);
+                if (id >= 0 && scores[id] > best) {
                     best = scores[id];
                     bestId = id;
                     bestIdx = k;
                 }
             }
             if (bestIdx < 0) break;
-            toks.set(bestIdx, bestId);
-            toks.remove(bestIdx + 1);
+            t[bestIdx] = bestId;
+            System.arraycopy(t, bestIdx + 2, t, bestIdx + 1, n - bestIdx - 2);
+            n--;
         }
-        return toks.stream().mapToInt(Integer::intValue).toArray();
+        return java.util.Arrays.copyOf(t, n);
     }
+
+    /** The token whose piece is piece(a) + piece(b), or -1; cached per pair (the merge loop asks the same pairs again). */
+    private int mergeOf(int a, int b) {
+        long key = ((long) a << 32) | (b & 0xFFFFFFFFL);
+        Integer m = mergeCache.get(key);
+        if (m == null) {
+            Integer id = ids.get(str(a) + str(b));
+            m = id == null ? -1 : id;
+            mergeCache.put(key, m);
+        }
+        return m;
+    }
+
+    private final java.util.concurrent.ConcurrentHashMap<Long, Integer> mergeCache = new java.util.concurrent.ConcurrentHashMap<>();
 
     private static int utf8Length(byte lead) {
         int b = lead & 0xFF;
