@@ -143,18 +143,30 @@ public final class Q4_0Matrix extends RowMatrix {
             }
             return s;
         }
-        FloatVector acc = FloatVector.zero(F);
-        for (int b = 0; b < nb; b++, o += BLOCK_BYTES) {
+        // Two blocks per iteration into two accumulators: independent FMA chains keep both FMA ports busy.
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+        int b = 0;
+        for (; b + 2 <= nb; b += 2, o += 2 * BLOCK_BYTES) {
             int xo = xOff + b * BLOCK;
-            ByteVector p = ByteVector.fromMemorySegment(B16, data, o + 2, ByteOrder.LITTLE_ENDIAN);
-            ByteVector lo = p.and((byte) 0x0F).sub((byte) 8);
-            ByteVector hi = p.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
-            FloatVector s = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, x, xo));
-            s = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 1)).fma(FloatVector.fromArray(F, x, xo + 8), s);
-            s = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, x, xo + 16), s);
-            s = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 1)).fma(FloatVector.fromArray(F, x, xo + 24), s);
-            acc = s.fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(Floats.I16_LE, o))), acc);
+            acc0 = blockDot(o, x, xo).fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(Floats.I16_LE, o))), acc0);
+            acc1 = blockDot(o + BLOCK_BYTES, x, xo + BLOCK)
+                    .fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(Floats.I16_LE, o + BLOCK_BYTES))), acc1);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        if (b < nb) {
+            acc0 = blockDot(o, x, xOff + b * BLOCK).fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(Floats.I16_LE, o))), acc0);
+        }
+        return Dot.hsum(acc0.add(acc1));
+    }
+
+    /** Lane-wise partial sums of (q - 8) · x over the block at byte offset o (scale not applied): two FMA chains of two. */
+    private FloatVector blockDot(long o, float[] x, int xo) {
+        ByteVector p = ByteVector.fromMemorySegment(B16, data, o + 2, ByteOrder.LITTLE_ENDIAN);
+        ByteVector lo = p.and((byte) 0x0F).sub((byte) 8);
+        ByteVector hi = p.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+        FloatVector s0 = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, x, xo));
+        FloatVector s1 = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, x, xo + 16));
+        s0 = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 1)).fma(FloatVector.fromArray(F, x, xo + 8), s0);
+        s1 = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 1)).fma(FloatVector.fromArray(F, x, xo + 24), s1);
+        return s0.add(s1);
     }
 }

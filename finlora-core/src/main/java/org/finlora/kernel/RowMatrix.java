@@ -49,42 +49,85 @@ public abstract class RowMatrix extends WeightMatrix {
         Parallel.forRange(rows, T == 1 ? 64 : ROW_BLOCK, (r0, r1) -> matmulRows(x, y, T, r0, r1, vector));
     }
 
+    /** Column chunk of the tiled forward (a multiple of the block alignment): 4 token rows of x stay in L1. */
+    private int forwardColChunk() {
+        int a = blockAlign();
+        return Math.max(a, KC / a * a);
+    }
+
     /**
      * y[t, r] for rows r in [r0, r1) only, on the calling thread: T = 1 streams each row once through
-     * the fused dot; T > 1 dequantizes blocks of rows into scratch and tiles them over tokens.
+     * the fused dot; T > 1 dequantizes a tile of FORWARD_ROWS rows × KC columns into per-thread scratch
+     * and runs the 4-token × 3-row register tiles of {@link Dot#tileVector} over it.
      */
     public void matmulRows(float[] x, float[] y, int T, int r0, int r1, boolean vector) {
         if (T == 1) {
             for (int r = r0; r < r1; r++) y[r] = dot(r, x, 0, vector);
             return;
         }
-        float[] w = new float[ROW_BLOCK * cols];
-        for (int rb = r0; rb < r1; rb += ROW_BLOCK) {
-            int nr = Math.min(ROW_BLOCK, r1 - rb);
-            for (int i = 0; i < nr; i++) dequantize(rb + i, 0, cols, w, i * cols, vector);
-            if (vector) Dot.tileVector(w, nr, x, T, cols, y, rows, rb);
-            else Dot.tileScalar(w, nr, x, T, cols, y, rows, rb);
+        if (!vector) {   // scalar reference: whole rows, one dot per (token, row)
+            float[] w = scratch(cols);
+            for (int r = r0; r < r1; r++) {
+                dequantize(r, 0, cols, w, 0, false);
+                Dot.tileScalar(w, 1, cols, x, 0, cols, T, y, rows, r, false);
+            }
+            return;
+        }
+        int kc = forwardColChunk();
+        float[] w = scratch(FORWARD_ROWS * Math.min(kc, cols));
+        for (int rb = r0; rb < r1; rb += FORWARD_ROWS) {
+            int nr = Math.min(FORWARD_ROWS, r1 - rb);
+            for (int c0 = 0; c0 < cols; c0 += kc) {
+                int n = Math.min(kc, cols - c0);
+                for (int i = 0; i < nr; i++) dequantize(rb + i, c0, n, w, i * n, true);
+                Dot.tileVector(w, nr, n, x, c0, cols, T, y, rows, rb, c0 > 0);
+            }
         }
     }
 
-    /** {@link #matmulTransposed(float[], float[], int)} with the kernel path chosen explicitly. */
+    /**
+     * {@link #matmulTransposed(float[], float[], int)} with the kernel path chosen explicitly. Each task
+     * owns a contiguous column range of dx (no write sharing, no atomics); within it, a panel of
+     * BACK_ROWS weight rows × BACK_COLS columns is dequantized once into per-thread scratch and reused by
+     * every token through the 4-token register tiles of {@link Dot#panelTransposedVector}.
+     */
     public void matmulTransposed(float[] dy, float[] dx, int T, boolean vector) {
         checkSizes(dx, dy, T, "dx", "dy");
+        if (T == 0) return;
         int align = blockAlign();
         int nBlocks = (cols + align - 1) / align;
-        // Each task owns a column range of dx (no write sharing) and streams every row of W once.
-        Parallel.forRange(nBlocks, Math.max(1, 128 / align), (b0, b1) -> {
-            int c0 = b0 * align, n = Math.min(cols, b1 * align) - c0;
-            float[] w = new float[ROW_BLOCK * n];
-            for (int rb = 0; rb < rows; rb += ROW_BLOCK) {
-                int nr = Math.min(ROW_BLOCK, rows - rb);
-                for (int i = 0; i < nr; i++) dequantize(rb + i, c0, n, w, i * n, vector);
-                for (int t = 0; t < T; t++) {
-                    if (vector) Dot.accumulateRowsVector(w, nr, n, dy, t * rows + rb, dx, t * cols + c0);
-                    else Dot.accumulateRowsScalar(w, nr, n, dy, t * rows + rb, dx, t * cols + c0);
+        int nc = Math.max(align, BACK_COLS / align * align);
+        Parallel.forRange(nBlocks, Math.max(1, 64 / align), (b0, b1) -> {
+            int cStart = b0 * align, cEnd = Math.min(cols, b1 * align);
+            float[] p = scratch(BACK_ROWS * Math.min(nc, cEnd - cStart));
+            for (int c0 = cStart; c0 < cEnd; c0 += nc) {
+                int n = Math.min(nc, cEnd - c0);
+                for (int k0 = 0; k0 < rows; k0 += BACK_ROWS) {
+                    int nk = Math.min(BACK_ROWS, rows - k0);
+                    for (int i = 0; i < nk; i++) dequantize(k0 + i, c0, n, p, i * n, vector);
+                    if (vector) Dot.panelTransposedVector(p, nk, n, dy, k0, rows, T, dx, c0, cols);
+                    else Dot.panelTransposedScalar(p, nk, n, dy, k0, rows, T, dx, c0, cols);
                 }
             }
         });
+    }
+
+    /** Rows per forward scratch tile (a multiple of the 3-row register tile). */
+    static final int FORWARD_ROWS = 24;
+    /** Columns per forward scratch tile: 4 tokens × KC floats of x = 8 KiB of L1. */
+    static final int KC = 512;
+    /** Weight rows per transposed panel. */
+    static final int BACK_ROWS = 128;
+    /** Columns per transposed panel: 128 × 256 floats = 128 KiB, L2-resident. */
+    static final int BACK_COLS = 256;
+
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    /** This thread's scratch of at least n floats, reused across calls (kernels never nest). */
+    static float[] scratch(int n) {
+        float[][] h = SCRATCH.get();
+        if (h[0].length < n) h[0] = new float[n];
+        return h[0];
     }
 
     private void checkSizes(float[] in, float[] out, int T, String inName, String outName) {

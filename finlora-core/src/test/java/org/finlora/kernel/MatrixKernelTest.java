@@ -24,6 +24,12 @@ class MatrixKernelTest {
             int[] colsList = f.startsWith("q") ? new int[]{96, 160} : new int[]{96, 160, 101, 7};
             for (int cols : colsList) for (int T : new int[]{1, 3, 9}) b.add(Arguments.of(f, 37, cols, T));
         }
+        // Shapes crossing every tile boundary of the tiled paths (forward KC = 512 columns, 24-row tiles;
+        // transposed 128-row × 256-column panels), with token counts not a multiple of the 4-token tile.
+        b.add(Arguments.of("q4_0", 150, 1056, 11));
+        b.add(Arguments.of("q8_0", 131, 544, 6));
+        b.add(Arguments.of("f32", 133, 1100, 7));
+        b.add(Arguments.of("bf16", 29, 517, 5));
         return b.build();
     }
 
