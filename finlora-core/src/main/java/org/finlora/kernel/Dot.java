@@ -61,11 +61,12 @@ public final class Dot {
      * so results do not depend on how rows are split across threads.
      */
     static void tileVector(float[] w, int nr, int n, float[] x, int xc, int ldx, int T, float[] y, int ldy, int r0, boolean add) {
+        float[] red = new float[12 * L];   // accumulators spilled for the fixed-order reductions
         int t = 0;
         for (; t + 4 <= T; t += 4) {
             int i = 0;
-            for (; i + 3 <= nr; i += 3) kernel4x3(w, i * n, n, x, t * ldx + xc, ldx, y, t * ldy + r0 + i, ldy, add);
-            for (; i < nr; i++) kernel4x1(w, i * n, n, x, t * ldx + xc, ldx, y, t * ldy + r0 + i, ldy, add);
+            for (; i + 3 <= nr; i += 3) kernel4x3(w, i * n, n, x, t * ldx + xc, ldx, y, t * ldy + r0 + i, ldy, add, red);
+            for (; i < nr; i++) kernel4x1(w, i * n, n, x, t * ldx + xc, ldx, y, t * ldy + r0 + i, ldy, add, red);
         }
         for (; t < T; t++) {
             for (int i = 0; i < nr; i++) {
@@ -98,7 +99,7 @@ public final class Dot {
         return s;
     }
 
-    private static void kernel4x3(float[] w, int w0, int n, float[] x, int x0, int ldx, float[] y, int y0, int ldy, boolean add) {
+    private static void kernel4x3(float[] w, int w0, int n, float[] x, int x0, int ldx, float[] y, int y0, int ldy, boolean add, float[] red) {
         int w1 = w0 + n, w2 = w1 + n;
         int x1 = x0 + ldx, x2 = x1 + ldx, x3 = x2 + ldx;
         int upper = n - n % L;
@@ -125,21 +126,25 @@ public final class Dot {
             a31 = xv.fma(v1, a31);
             a32 = xv.fma(v2, a32);
         }
-        store(y, y0, add, finish(a00, w, w0, x, x0, upper, n));
-        store(y, y0 + 1, add, finish(a01, w, w1, x, x0, upper, n));
-        store(y, y0 + 2, add, finish(a02, w, w2, x, x0, upper, n));
-        store(y, y0 + ldy, add, finish(a10, w, w0, x, x1, upper, n));
-        store(y, y0 + ldy + 1, add, finish(a11, w, w1, x, x1, upper, n));
-        store(y, y0 + ldy + 2, add, finish(a12, w, w2, x, x1, upper, n));
-        store(y, y0 + 2 * ldy, add, finish(a20, w, w0, x, x2, upper, n));
-        store(y, y0 + 2 * ldy + 1, add, finish(a21, w, w1, x, x2, upper, n));
-        store(y, y0 + 2 * ldy + 2, add, finish(a22, w, w2, x, x2, upper, n));
-        store(y, y0 + 3 * ldy, add, finish(a30, w, w0, x, x3, upper, n));
-        store(y, y0 + 3 * ldy + 1, add, finish(a31, w, w1, x, x3, upper, n));
-        store(y, y0 + 3 * ldy + 2, add, finish(a32, w, w2, x, x3, upper, n));
+        a00.intoArray(red, 0);
+        a01.intoArray(red, L);
+        a02.intoArray(red, 2 * L);
+        a10.intoArray(red, 3 * L);
+        a11.intoArray(red, 4 * L);
+        a12.intoArray(red, 5 * L);
+        a20.intoArray(red, 6 * L);
+        a21.intoArray(red, 7 * L);
+        a22.intoArray(red, 8 * L);
+        a30.intoArray(red, 9 * L);
+        a31.intoArray(red, 10 * L);
+        a32.intoArray(red, 11 * L);
+        for (int j = 0; j < 4; j++) {
+            int xj = x0 + j * ldx;
+            for (int i = 0; i < 3; i++) finish(red, (3 * j + i) * L, w, w0 + i * n, x, xj, upper, n, y, y0 + j * ldy + i, add);
+        }
     }
 
-    private static void kernel4x1(float[] w, int w0, int n, float[] x, int x0, int ldx, float[] y, int y0, int ldy, boolean add) {
+    private static void kernel4x1(float[] w, int w0, int n, float[] x, int x0, int ldx, float[] y, int y0, int ldy, boolean add, float[] red) {
         int x1 = x0 + ldx, x2 = x1 + ldx, x3 = x2 + ldx;
         int upper = n - n % L;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
@@ -150,20 +155,21 @@ public final class Dot {
             a2 = FloatVector.fromArray(F, x, x2 + c).fma(v, a2);
             a3 = FloatVector.fromArray(F, x, x3 + c).fma(v, a3);
         }
-        store(y, y0, add, finish(a0, w, w0, x, x0, upper, n));
-        store(y, y0 + ldy, add, finish(a1, w, w0, x, x1, upper, n));
-        store(y, y0 + 2 * ldy, add, finish(a2, w, w0, x, x2, upper, n));
-        store(y, y0 + 3 * ldy, add, finish(a3, w, w0, x, x3, upper, n));
+        a0.intoArray(red, 0);
+        a1.intoArray(red, L);
+        a2.intoArray(red, 2 * L);
+        a3.intoArray(red, 3 * L);
+        for (int j = 0; j < 4; j++) finish(red, j * L, w, w0, x, x0 + j * ldx, upper, n, y, y0 + j * ldy, add);
     }
 
-    private static float finish(FloatVector a, float[] w, int wo, float[] x, int xo, int upper, int n) {
-        float s = hsum(a);
+    /**
+     * y[yi] (+)= the sum of the 8 spilled lanes red[ro ..] in {@link #hsum}'s order, plus the fma tail of
+     * columns [upper, n). Scalar on purpose: no vector crosses a call boundary (C2 would box it).
+     */
+    private static void finish(float[] red, int ro, float[] w, int wo, float[] x, int xo, int upper, int n, float[] y, int yi, boolean add) {
+        float s = ((red[ro] + red[ro + 4]) + (red[ro + 2] + red[ro + 6])) + ((red[ro + 1] + red[ro + 5]) + (red[ro + 3] + red[ro + 7]));
         for (int c = upper; c < n; c++) s = Math.fma(w[wo + c], x[xo + c], s);
-        return s;
-    }
-
-    private static void store(float[] y, int i, boolean add, float s) {
-        y[i] = add ? y[i] + s : s;
+        y[yi] = add ? y[yi] + s : s;
     }
 
     /**

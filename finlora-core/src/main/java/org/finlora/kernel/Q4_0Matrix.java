@@ -2,6 +2,7 @@ package org.finlora.kernel;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import org.finlora.tensor.Floats;
 import org.finlora.tensor.WeightMatrix;
@@ -13,6 +14,7 @@ import java.nio.ByteOrder;
 
 import static org.finlora.kernel.Vectors.B8;
 import static org.finlora.kernel.Vectors.F;
+import static org.finlora.kernel.Vectors.I8;
 
 /**
  * ggml Q4_0: blocks of 32 weights, each an f16 scale d then 16 bytes; byte j holds element j in its
@@ -21,8 +23,6 @@ import static org.finlora.kernel.Vectors.F;
 public final class Q4_0Matrix extends RowMatrix {
     public static final int BLOCK = 32;
     public static final int BLOCK_BYTES = 18;
-    /** One whole block of packed nibbles. */
-    private static final jdk.incubator.vector.VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
     private final MemorySegment data;
     private final long rowBytes;
 
@@ -143,30 +143,21 @@ public final class Q4_0Matrix extends RowMatrix {
             }
             return s;
         }
-        // Two blocks per iteration into two accumulators: independent FMA chains keep both FMA ports busy.
-        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-        int b = 0;
-        for (; b + 2 <= nb; b += 2, o += 2 * BLOCK_BYTES) {
+        // Nibbles are split in int lanes after one sign-extending load of 8 packed bytes (byte-lane
+        // shifts are emulated on AVX2); everything stays in this one loop so C2 keeps vectors in registers.
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < nb; b++, o += BLOCK_BYTES) {
             int xo = xOff + b * BLOCK;
-            acc0 = blockDot(o, x, xo).fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(Floats.I16_LE, o))), acc0);
-            acc1 = blockDot(o + BLOCK_BYTES, x, xo + BLOCK)
-                    .fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(Floats.I16_LE, o + BLOCK_BYTES))), acc1);
+            IntVector p0 = (IntVector) ByteVector.fromMemorySegment(B8, data, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I8, 0);
+            IntVector p1 = (IntVector) ByteVector.fromMemorySegment(B8, data, o + 10, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I8, 0);
+            FloatVector lo0 = (FloatVector) p0.and(0x0F).sub(8).convert(VectorOperators.I2F, 0);
+            FloatVector lo1 = (FloatVector) p1.and(0x0F).sub(8).convert(VectorOperators.I2F, 0);
+            FloatVector hi0 = (FloatVector) p0.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8).convert(VectorOperators.I2F, 0);
+            FloatVector hi1 = (FloatVector) p1.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8).convert(VectorOperators.I2F, 0);
+            FloatVector s0 = lo1.fma(FloatVector.fromArray(F, x, xo + 8), lo0.mul(FloatVector.fromArray(F, x, xo)));
+            FloatVector s1 = hi1.fma(FloatVector.fromArray(F, x, xo + 24), hi0.mul(FloatVector.fromArray(F, x, xo + 16)));
+            acc = s0.add(s1).fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(Floats.I16_LE, o))), acc);
         }
-        if (b < nb) {
-            acc0 = blockDot(o, x, xOff + b * BLOCK).fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(Floats.I16_LE, o))), acc0);
-        }
-        return Dot.hsum(acc0.add(acc1));
-    }
-
-    /** Lane-wise partial sums of (q - 8) · x over the block at byte offset o (scale not applied): two FMA chains of two. */
-    private FloatVector blockDot(long o, float[] x, int xo) {
-        ByteVector p = ByteVector.fromMemorySegment(B16, data, o + 2, ByteOrder.LITTLE_ENDIAN);
-        ByteVector lo = p.and((byte) 0x0F).sub((byte) 8);
-        ByteVector hi = p.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
-        FloatVector s0 = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, x, xo));
-        FloatVector s1 = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, x, xo + 16));
-        s0 = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 1)).fma(FloatVector.fromArray(F, x, xo + 8), s0);
-        s1 = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 1)).fma(FloatVector.fromArray(F, x, xo + 24), s1);
-        return s0.add(s1);
+        return Dot.hsum(acc);
     }
 }
