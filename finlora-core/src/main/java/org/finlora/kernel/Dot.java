@@ -174,30 +174,30 @@ public final class Dot {
 
     /**
      * dx[t, dc + c] += sum_k dy[t, dk + k] · p[k, c] for t < T, c < n, k < nk: p is a dequantized
-     * panel of nk weight rows × n columns (row stride n), dy has row stride ldy, dx row stride ldx.
+     * panel of nk weight rows × n columns at p[pOff ..] (row stride n), dy has row stride ldy, dx row stride ldx.
      * Register tiles of 4 tokens × 2 vectors of columns stay in registers across the whole panel
      * (6 loads per 8 FMAs). Each element accumulates in k order with fused multiply-adds, so the
      * result does not depend on tile or column-chunk boundaries.
      */
-    static void panelTransposedVector(float[] p, int nk, int n, float[] dy, int dk, int ldy, int T, float[] dx, int dc, int ldx) {
+    static void panelTransposedVector(float[] p, int pOff, int nk, int n, float[] dy, int dk, int ldy, int T, float[] dx, int dc, int ldx) {
         int upper2 = n - n % (2 * L), upper = n - n % L;
         int t = 0;
         for (; t + 4 <= T; t += 4) {
             int y0 = t * ldy + dk, x0 = t * ldx + dc;
             int c = 0;
-            for (; c < upper2; c += 2 * L) kernelT4x2(p, nk, n, c, dy, y0, ldy, dx, x0 + c, ldx);
+            for (; c < upper2; c += 2 * L) kernelT4x2(p, nk, n, pOff + c, dy, y0, ldy, dx, x0 + c, ldx);
             for (; c < upper; c += L) {
-                for (int j = 0; j < 4; j++) stripT1(p, nk, n, c, dy, y0 + j * ldy, dx, x0 + j * ldx + c);
+                for (int j = 0; j < 4; j++) stripT1(p, nk, n, pOff + c, dy, y0 + j * ldy, dx, x0 + j * ldx + c);
             }
             for (; c < n; c++) {
-                for (int j = 0; j < 4; j++) columnT(p, nk, n, c, dy, y0 + j * ldy, dx, x0 + j * ldx + c);
+                for (int j = 0; j < 4; j++) columnT(p, nk, n, pOff + c, dy, y0 + j * ldy, dx, x0 + j * ldx + c);
             }
         }
         for (; t < T; t++) {
             int y0 = t * ldy + dk, x0 = t * ldx + dc;
             int c = 0;
-            for (; c < upper; c += L) stripT1(p, nk, n, c, dy, y0, dx, x0 + c);
-            for (; c < n; c++) columnT(p, nk, n, c, dy, y0, dx, x0 + c);
+            for (; c < upper; c += L) stripT1(p, nk, n, pOff + c, dy, y0, dx, x0 + c);
+            for (; c < n; c++) columnT(p, nk, n, pOff + c, dy, y0, dx, x0 + c);
         }
     }
 

@@ -95,26 +95,20 @@ public final class Q4_0Matrix extends RowMatrix {
         return BLOCK;
     }
 
-    /** Low nibbles (elements j) or high nibbles (elements j + 16) of 8 packed bytes, minus 8, as floats. */
-    private static FloatVector nibbles(ByteVector packed, boolean high) {
-        ByteVector q = high ? packed.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F) : packed.and((byte) 0x0F);
-        return (FloatVector) q.sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
-    }
-
     @Override
     protected void dequantize(int r, int c0, int n, float[] out, int off, boolean vector) {
         long o = r * rowBytes + (long) c0 / BLOCK * BLOCK_BYTES;
         for (int b = 0; b < n; b += BLOCK, o += BLOCK_BYTES) {
             float d = Float.float16ToFloat(data.get(Floats.I16_LE, o));
             int ob = off + b;
-            if (vector) {
+            if (vector) {   // nibbles split in int lanes, as in dot
                 FloatVector dv = FloatVector.broadcast(F, d);
-                ByteVector p0 = ByteVector.fromMemorySegment(B8, data, o + 2, ByteOrder.LITTLE_ENDIAN);
-                ByteVector p1 = ByteVector.fromMemorySegment(B8, data, o + 10, ByteOrder.LITTLE_ENDIAN);
-                nibbles(p0, false).mul(dv).intoArray(out, ob);
-                nibbles(p1, false).mul(dv).intoArray(out, ob + 8);
-                nibbles(p0, true).mul(dv).intoArray(out, ob + 16);
-                nibbles(p1, true).mul(dv).intoArray(out, ob + 24);
+                IntVector p0 = (IntVector) ByteVector.fromMemorySegment(B8, data, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I8, 0);
+                IntVector p1 = (IntVector) ByteVector.fromMemorySegment(B8, data, o + 10, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I8, 0);
+                ((FloatVector) p0.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(dv).intoArray(out, ob);
+                ((FloatVector) p1.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(dv).intoArray(out, ob + 8);
+                ((FloatVector) p0.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(dv).intoArray(out, ob + 16);
+                ((FloatVector) p1.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(dv).intoArray(out, ob + 24);
             } else {
                 for (int j = 0; j < BLOCK / 2; j++) {
                     int p = data.get(ValueLayout.JAVA_BYTE, o + 2 + j) & 0xFF;

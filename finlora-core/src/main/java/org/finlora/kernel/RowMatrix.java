@@ -73,14 +73,44 @@ public abstract class RowMatrix extends WeightMatrix {
             }
             return;
         }
+        if (T >= PANEL_MIN_TOKENS) {
+            matmulRowsPanels(x, y, T, r0, r1);
+            return;
+        }
         int kc = forwardColChunk();
         float[] w = scratch(FORWARD_ROWS * Math.min(kc, cols));
-        for (int rb = r0; rb < r1; rb += FORWARD_ROWS) {
-            int nr = Math.min(FORWARD_ROWS, r1 - rb);
-            for (int c0 = 0; c0 < cols; c0 += kc) {
-                int n = Math.min(kc, cols - c0);
+        // Column chunks outside, row blocks inside: the T × kc slice of x stays in L2 across all row
+        // blocks, the FORWARD_ROWS × kc weight tile and a 4-token slice of x stay in L1.
+        for (int c0 = 0; c0 < cols; c0 += kc) {
+            int n = Math.min(kc, cols - c0);
+            for (int rb = r0; rb < r1; rb += FORWARD_ROWS) {
+                int nr = Math.min(FORWARD_ROWS, r1 - rb);
                 for (int i = 0; i < nr; i++) dequantize(rb + i, c0, n, w, i * n, true);
                 Dot.tileVector(w, nr, n, x, c0, cols, T, y, rows, rb, c0 > 0);
+            }
+        }
+    }
+
+    /**
+     * Prefill with many tokens: a PANEL_ROWS × BACK_ROWS tile of W is dequantized, transposed into a
+     * panel P[c, r], and y[t, r] += x[t, c] · P[c, r] runs through the same 4-token × 16-column outer-
+     * product register tiles as the backward ({@link Dot#panelTransposedVector}): broadcasts of x
+     * against contiguous panel rows, no horizontal sums. The transpose is amortized over all T tokens.
+     */
+    private void matmulRowsPanels(float[] x, float[] y, int T, int r0, int r1) {
+        for (int t = 0; t < T; t++) java.util.Arrays.fill(y, t * rows + r0, t * rows + r1, 0f);
+        int kc = Math.max(blockAlign(), BACK_ROWS / blockAlign() * blockAlign());
+        float[] buf = scratch(2 * PANEL_ROWS * kc);
+        int panelOff = PANEL_ROWS * kc;
+        for (int rb = r0; rb < r1; rb += PANEL_ROWS) {
+            int nr = Math.min(PANEL_ROWS, r1 - rb);
+            for (int c0 = 0; c0 < cols; c0 += kc) {
+                int n = Math.min(kc, cols - c0);
+                for (int i = 0; i < nr; i++) dequantize(rb + i, c0, n, buf, i * n, true);
+                for (int i = 0; i < nr; i++) {
+                    for (int k = 0; k < n; k++) buf[panelOff + k * nr + i] = buf[i * n + k];
+                }
+                Dot.panelTransposedVector(buf, panelOff, n, nr, x, c0, cols, T, y, rb, rows);
             }
         }
     }
@@ -105,7 +135,7 @@ public abstract class RowMatrix extends WeightMatrix {
                 for (int k0 = 0; k0 < rows; k0 += BACK_ROWS) {
                     int nk = Math.min(BACK_ROWS, rows - k0);
                     for (int i = 0; i < nk; i++) dequantize(k0 + i, c0, n, p, i * n, vector);
-                    if (vector) Dot.panelTransposedVector(p, nk, n, dy, k0, rows, T, dx, c0, cols);
+                    if (vector) Dot.panelTransposedVector(p, 0, nk, n, dy, k0, rows, T, dx, c0, cols);
                     else Dot.panelTransposedScalar(p, nk, n, dy, k0, rows, T, dx, c0, cols);
                 }
             }
@@ -116,7 +146,11 @@ public abstract class RowMatrix extends WeightMatrix {
     static final int FORWARD_ROWS = 24;
     /** Columns per forward scratch tile: 4 tokens × KC floats of x = 8 KiB of L1. */
     static final int KC = 512;
-    /** Weight rows per transposed panel. */
+    /** Token count from which the forward uses transposed panels (below it the dot-form tiles win). */
+    static final int PANEL_MIN_TOKENS = 16;
+    /** Weight rows per forward panel (the panel's width). */
+    static final int PANEL_ROWS = 64;
+    /** Weight rows per transposed panel (also the column depth of a forward panel). */
     static final int BACK_ROWS = 128;
     /** Columns per transposed panel: 128 × 256 floats = 128 KiB, L2-resident. */
     static final int BACK_COLS = 256;
