@@ -54,30 +54,48 @@ public final class Dot {
     }
 
     /**
-     * y[t, r0 + i] (+)= w[i, 0 .. n) · x[t, xc .. xc + n) for the nr dequantized rows of w (row stride n)
-     * and every token t < T (x row stride ldx, y row stride ldy). Register tiles of 4 tokens × 3 rows
-     * load 7 vectors per 12 FMAs; the 4 × n slice of x stays in L1 across the row block. Every element
-     * is summed in the same order (lane-wise FMAs over c, {@link #hsum}, fma tail) whichever tile holds it,
-     * so results do not depend on how rows are split across threads.
+     * y[t, r0 + i] = w[i, :] · x[t, :] for the nr dequantized rows in w ([nr, cols]) and every token t.
+     * Token tiles of 4 share each weight vector load; the x tile stays in L1 across the row block.
+     * (Main's prefill kernel, kept for 2 <= T < RowMatrix.PANEL_MIN_TOKENS, where it measured fastest.)
      */
-    static void tileVector(float[] w, int nr, int n, float[] x, int xc, int ldx, int T, float[] y, int ldy, int r0, boolean add) {
-        float[] red = new float[12 * L];   // accumulators spilled for the fixed-order reductions
+    static void tileRowsVector(float[] w, int nr, float[] x, int T, int cols, float[] y, int rows, int r0) {
+        int upper = cols - cols % L;
         int t = 0;
         for (; t + 4 <= T; t += 4) {
-            int i = 0;
-            for (; i + 3 <= nr; i += 3) kernel4x3(w, i * n, n, x, t * ldx + xc, ldx, y, t * ldy + r0 + i, ldy, add, red);
-            for (; i < nr; i++) kernel4x1(w, i * n, n, x, t * ldx + xc, ldx, y, t * ldy + r0 + i, ldy, add, red);
+            int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+            for (int i = 0; i < nr; i++) {
+                int wo = i * cols;
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+                int c = 0;
+                for (; c < upper; c += L) {
+                    FloatVector wv = FloatVector.fromArray(F, w, wo + c);
+                    a0 = FloatVector.fromArray(F, x, x0 + c).fma(wv, a0);
+                    a1 = FloatVector.fromArray(F, x, x1 + c).fma(wv, a1);
+                    a2 = FloatVector.fromArray(F, x, x2 + c).fma(wv, a2);
+                    a3 = FloatVector.fromArray(F, x, x3 + c).fma(wv, a3);
+                }
+                float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
+                float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+                for (; c < cols; c++) {
+                    float wc = w[wo + c];
+                    s0 += wc * x[x0 + c];
+                    s1 += wc * x[x1 + c];
+                    s2 += wc * x[x2 + c];
+                    s3 += wc * x[x3 + c];
+                }
+                int yo = t * rows + r0 + i;
+                y[yo] = s0;
+                y[yo + rows] = s1;
+                y[yo + 2 * rows] = s2;
+                y[yo + 3 * rows] = s3;
+            }
         }
         for (; t < T; t++) {
-            for (int i = 0; i < nr; i++) {
-                float s = dotFixed(w, i * n, x, t * ldx + xc, n);
-                int yo = t * ldy + r0 + i;
-                y[yo] = add ? y[yo] + s : s;
-            }
+            for (int i = 0; i < nr; i++) y[t * rows + r0 + i] = dotVector(w, i * cols, x, t * cols, cols);
         }
     }
 
-    /** Scalar reference of {@link #tileVector}. */
+    /** Scalar reference of the forward tiles. */
     static void tileScalar(float[] w, int nr, int n, float[] x, int xc, int ldx, int T, float[] y, int ldy, int r0, boolean add) {
         for (int t = 0; t < T; t++) {
             for (int i = 0; i < nr; i++) {
@@ -86,90 +104,6 @@ public final class Dot {
                 y[yo] = add ? y[yo] + s : s;
             }
         }
-    }
-
-    /** One lane-wise accumulator, {@link #hsum}, fma tail: the per-element order shared by the tile kernels. */
-    static float dotFixed(float[] w, int wo, float[] x, int xo, int n) {
-        int upper = n - n % L;
-        FloatVector a = FloatVector.zero(F);
-        int c = 0;
-        for (; c < upper; c += L) a = FloatVector.fromArray(F, x, xo + c).fma(FloatVector.fromArray(F, w, wo + c), a);
-        float s = hsum(a);
-        for (; c < n; c++) s = Math.fma(w[wo + c], x[xo + c], s);
-        return s;
-    }
-
-    private static void kernel4x3(float[] w, int w0, int n, float[] x, int x0, int ldx, float[] y, int y0, int ldy, boolean add, float[] red) {
-        int w1 = w0 + n, w2 = w1 + n;
-        int x1 = x0 + ldx, x2 = x1 + ldx, x3 = x2 + ldx;
-        int upper = n - n % L;
-        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
-        FloatVector a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
-        for (int c = 0; c < upper; c += L) {
-            FloatVector v0 = FloatVector.fromArray(F, w, w0 + c);
-            FloatVector v1 = FloatVector.fromArray(F, w, w1 + c);
-            FloatVector v2 = FloatVector.fromArray(F, w, w2 + c);
-            FloatVector xv = FloatVector.fromArray(F, x, x0 + c);
-            a00 = xv.fma(v0, a00);
-            a01 = xv.fma(v1, a01);
-            a02 = xv.fma(v2, a02);
-            xv = FloatVector.fromArray(F, x, x1 + c);
-            a10 = xv.fma(v0, a10);
-            a11 = xv.fma(v1, a11);
-            a12 = xv.fma(v2, a12);
-            xv = FloatVector.fromArray(F, x, x2 + c);
-            a20 = xv.fma(v0, a20);
-            a21 = xv.fma(v1, a21);
-            a22 = xv.fma(v2, a22);
-            xv = FloatVector.fromArray(F, x, x3 + c);
-            a30 = xv.fma(v0, a30);
-            a31 = xv.fma(v1, a31);
-            a32 = xv.fma(v2, a32);
-        }
-        a00.intoArray(red, 0);
-        a01.intoArray(red, L);
-        a02.intoArray(red, 2 * L);
-        a10.intoArray(red, 3 * L);
-        a11.intoArray(red, 4 * L);
-        a12.intoArray(red, 5 * L);
-        a20.intoArray(red, 6 * L);
-        a21.intoArray(red, 7 * L);
-        a22.intoArray(red, 8 * L);
-        a30.intoArray(red, 9 * L);
-        a31.intoArray(red, 10 * L);
-        a32.intoArray(red, 11 * L);
-        for (int j = 0; j < 4; j++) {
-            int xj = x0 + j * ldx;
-            for (int i = 0; i < 3; i++) finish(red, (3 * j + i) * L, w, w0 + i * n, x, xj, upper, n, y, y0 + j * ldy + i, add);
-        }
-    }
-
-    private static void kernel4x1(float[] w, int w0, int n, float[] x, int x0, int ldx, float[] y, int y0, int ldy, boolean add, float[] red) {
-        int x1 = x0 + ldx, x2 = x1 + ldx, x3 = x2 + ldx;
-        int upper = n - n % L;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        for (int c = 0; c < upper; c += L) {
-            FloatVector v = FloatVector.fromArray(F, w, w0 + c);
-            a0 = FloatVector.fromArray(F, x, x0 + c).fma(v, a0);
-            a1 = FloatVector.fromArray(F, x, x1 + c).fma(v, a1);
-            a2 = FloatVector.fromArray(F, x, x2 + c).fma(v, a2);
-            a3 = FloatVector.fromArray(F, x, x3 + c).fma(v, a3);
-        }
-        a0.intoArray(red, 0);
-        a1.intoArray(red, L);
-        a2.intoArray(red, 2 * L);
-        a3.intoArray(red, 3 * L);
-        for (int j = 0; j < 4; j++) finish(red, j * L, w, w0, x, x0 + j * ldx, upper, n, y, y0 + j * ldy, add);
-    }
-
-    /**
-     * y[yi] (+)= the sum of the 8 spilled lanes red[ro ..] in {@link #hsum}'s order, plus the fma tail of
-     * columns [upper, n). Scalar on purpose: no vector crosses a call boundary (C2 would box it).
-     */
-    private static void finish(float[] red, int ro, float[] w, int wo, float[] x, int xo, int upper, int n, float[] y, int yi, boolean add) {
-        float s = ((red[ro] + red[ro + 4]) + (red[ro + 2] + red[ro + 6])) + ((red[ro + 1] + red[ro + 5]) + (red[ro + 3] + red[ro + 7]));
-        for (int c = upper; c < n; c++) s = Math.fma(w[wo + c], x[xo + c], s);
-        y[yi] = add ? y[yi] + s : s;
     }
 
     /**

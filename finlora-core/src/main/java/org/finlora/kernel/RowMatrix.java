@@ -49,16 +49,10 @@ public abstract class RowMatrix extends WeightMatrix {
         Parallel.forRange(rows, T == 1 ? 64 : ROW_BLOCK, (r0, r1) -> matmulRows(x, y, T, r0, r1, vector));
     }
 
-    /** Column chunk of the tiled forward (a multiple of the block alignment): 4 token rows of x stay in L1. */
-    private int forwardColChunk() {
-        int a = blockAlign();
-        return Math.max(a, KC / a * a);
-    }
-
     /**
      * y[t, r] for rows r in [r0, r1) only, on the calling thread: T = 1 streams each row once through
-     * the fused dot; T > 1 dequantizes a tile of FORWARD_ROWS rows × KC columns into per-thread scratch
-     * and runs the 4-token × 3-row register tiles of {@link Dot#tileVector} over it.
+     * the fused dot; 2 <= T < PANEL_MIN_TOKENS dequantizes ROW_BLOCK whole rows into per-thread scratch
+     * and shares each weight vector across 4 tokens; larger T runs the transposed panels.
      */
     public void matmulRows(float[] x, float[] y, int T, int r0, int r1, boolean vector) {
         if (T == 1) {
@@ -77,17 +71,11 @@ public abstract class RowMatrix extends WeightMatrix {
             matmulRowsPanels(x, y, T, r0, r1);
             return;
         }
-        int kc = forwardColChunk();
-        float[] w = scratch(FORWARD_ROWS * Math.min(kc, cols));
-        // Column chunks outside, row blocks inside: the T × kc slice of x stays in L2 across all row
-        // blocks, the FORWARD_ROWS × kc weight tile and a 4-token slice of x stay in L1.
-        for (int c0 = 0; c0 < cols; c0 += kc) {
-            int n = Math.min(kc, cols - c0);
-            for (int rb = r0; rb < r1; rb += FORWARD_ROWS) {
-                int nr = Math.min(FORWARD_ROWS, r1 - rb);
-                for (int i = 0; i < nr; i++) dequantize(rb + i, c0, n, w, i * n, true);
-                Dot.tileVector(w, nr, n, x, c0, cols, T, y, rows, rb, c0 > 0);
-            }
+        float[] w = scratch(ROW_BLOCK * cols);
+        for (int rb = r0; rb < r1; rb += ROW_BLOCK) {
+            int nr = Math.min(ROW_BLOCK, r1 - rb);
+            for (int i = 0; i < nr; i++) dequantize(rb + i, 0, cols, w, i * cols, true);
+            Dot.tileRowsVector(w, nr, x, T, cols, y, rows, rb);
         }
     }
 
@@ -142,12 +130,8 @@ public abstract class RowMatrix extends WeightMatrix {
         });
     }
 
-    /** Rows per forward scratch tile (a multiple of the 3-row register tile). */
-    static final int FORWARD_ROWS = 24;
-    /** Columns per forward scratch tile: 4 tokens × KC floats of x = 8 KiB of L1. */
-    static final int KC = 512;
     /** Token count from which the forward uses transposed panels (below it the dot-form tiles win). */
-    static final int PANEL_MIN_TOKENS = 16;
+    static final int PANEL_MIN_TOKENS = 64;
     /** Weight rows per forward panel (the panel's width). */
     static final int PANEL_ROWS = 64;
     /** Weight rows per transposed panel (also the column depth of a forward panel). */
