@@ -6,8 +6,10 @@ import org.finlora.tensor.WeightMatrix;
  * Base of the weight formats whose rows can be dequantized independently (f32, f16, bf16, Q8_0, Q4_0,
  * and any block format that plugs in). A format supplies two kernels, each with a Vector API path and
  * a scalar reference: a fused row·x dot for decode (T = 1, streams the weight once, no scratch) and
- * a row-range dequantization. Prefill (T > 1) dequantizes a block of rows into L2-resident scratch
- * once and reuses each weight vector across 4 token rows held in accumulators.
+ * a row-range dequantization. Prefill with few tokens dequantizes a block of rows into scratch once and
+ * reuses each weight vector across 4 token rows held in accumulators; prefill with many tokens and the
+ * training backward (dx += dy·W) dequantize panels of W into per-thread scratch and run 4-token ×
+ * 16-column outer-product register tiles over them (docs/performance.md).
  */
 public abstract class RowMatrix extends WeightMatrix {
     /** Rows dequantized together into scratch by the tiled paths. */
@@ -130,7 +132,7 @@ public abstract class RowMatrix extends WeightMatrix {
         });
     }
 
-    /** Token count from which the forward uses transposed panels (below it the dot-form tiles win). */
+    /** Token count from which the forward uses transposed panels (below it the 4-token row tiles measured faster). */
     static final int PANEL_MIN_TOKENS = 64;
     /** Weight rows per forward panel (the panel's width). */
     static final int PANEL_ROWS = 64;
