@@ -27,8 +27,12 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Forward (x·Wᵀ) and input-gradient (dy·W) kernels of every weight format on a Llama-3.2-1B-sized
- * projection (2048 × 2048). T = 1 is decode (bandwidth-bound), T = 64 is prefill/training (compute-bound).
- * Run: java --add-modules jdk.incubator.vector -cp "finlora-bench/target/classes:finlora-core/target/classes:finlora-bench/target/lib/*" org.openjdk.jmh.Main MatmulBench
+ * projection (2048 × 2048). T = 1 is decode (bandwidth-bound); T = 64 and 256 are prefill and the
+ * LoRA training backward through frozen weights (B·seq tokens, compute-bound).
+ * Run (after ./mvnw -q -B install -DskipTests):
+ * java --add-modules jdk.incubator.vector -cp "finlora-bench/target/classes:finlora-core/target/classes:finlora-bench/target/lib/*" org.openjdk.jmh.Main MatmulBench
+ * Before/after comparisons: copy finlora-core/target/classes of each version aside and run both
+ * back to back with the copy in place of finlora-core/target/classes (see docs/performance.md).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -40,7 +44,7 @@ public class MatmulBench {
     @Param({"f32", "bf16", "q8_0", "q4_0", "nf4"})
     public String format;
 
-    @Param({"1", "64"})
+    @Param({"1", "64", "256"})
     public int tokens;
 
     @Param({"2048"})

@@ -2,6 +2,7 @@ package org.finlora.kernel;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import org.finlora.tensor.Floats;
 import org.finlora.tensor.WeightMatrix;
@@ -13,6 +14,7 @@ import java.nio.ByteOrder;
 
 import static org.finlora.kernel.Vectors.B8;
 import static org.finlora.kernel.Vectors.F;
+import static org.finlora.kernel.Vectors.I8;
 
 /**
  * ggml Q4_0: blocks of 32 weights, each an f16 scale d then 16 bytes; byte j holds element j in its
@@ -21,8 +23,6 @@ import static org.finlora.kernel.Vectors.F;
 public final class Q4_0Matrix extends RowMatrix {
     public static final int BLOCK = 32;
     public static final int BLOCK_BYTES = 18;
-    /** One whole block of packed nibbles. */
-    private static final jdk.incubator.vector.VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
     private final MemorySegment data;
     private final long rowBytes;
 
@@ -95,26 +95,20 @@ public final class Q4_0Matrix extends RowMatrix {
         return BLOCK;
     }
 
-    /** Low nibbles (elements j) or high nibbles (elements j + 16) of 8 packed bytes, minus 8, as floats. */
-    private static FloatVector nibbles(ByteVector packed, boolean high) {
-        ByteVector q = high ? packed.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F) : packed.and((byte) 0x0F);
-        return (FloatVector) q.sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
-    }
-
     @Override
     protected void dequantize(int r, int c0, int n, float[] out, int off, boolean vector) {
         long o = r * rowBytes + (long) c0 / BLOCK * BLOCK_BYTES;
         for (int b = 0; b < n; b += BLOCK, o += BLOCK_BYTES) {
             float d = Float.float16ToFloat(data.get(Floats.I16_LE, o));
             int ob = off + b;
-            if (vector) {
+            if (vector) {   // nibbles split in int lanes, as in dot
                 FloatVector dv = FloatVector.broadcast(F, d);
-                ByteVector p0 = ByteVector.fromMemorySegment(B8, data, o + 2, ByteOrder.LITTLE_ENDIAN);
-                ByteVector p1 = ByteVector.fromMemorySegment(B8, data, o + 10, ByteOrder.LITTLE_ENDIAN);
-                nibbles(p0, false).mul(dv).intoArray(out, ob);
-                nibbles(p1, false).mul(dv).intoArray(out, ob + 8);
-                nibbles(p0, true).mul(dv).intoArray(out, ob + 16);
-                nibbles(p1, true).mul(dv).intoArray(out, ob + 24);
+                IntVector p0 = (IntVector) ByteVector.fromMemorySegment(B8, data, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I8, 0);
+                IntVector p1 = (IntVector) ByteVector.fromMemorySegment(B8, data, o + 10, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I8, 0);
+                ((FloatVector) p0.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(dv).intoArray(out, ob);
+                ((FloatVector) p1.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(dv).intoArray(out, ob + 8);
+                ((FloatVector) p0.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(dv).intoArray(out, ob + 16);
+                ((FloatVector) p1.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(dv).intoArray(out, ob + 24);
             } else {
                 for (int j = 0; j < BLOCK / 2; j++) {
                     int p = data.get(ValueLayout.JAVA_BYTE, o + 2 + j) & 0xFF;
@@ -143,18 +137,21 @@ public final class Q4_0Matrix extends RowMatrix {
             }
             return s;
         }
+        // Nibbles are split in int lanes after one sign-extending load of 8 packed bytes (byte-lane
+        // shifts are emulated on AVX2); everything stays in this one loop so C2 keeps vectors in registers.
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < nb; b++, o += BLOCK_BYTES) {
             int xo = xOff + b * BLOCK;
-            ByteVector p = ByteVector.fromMemorySegment(B16, data, o + 2, ByteOrder.LITTLE_ENDIAN);
-            ByteVector lo = p.and((byte) 0x0F).sub((byte) 8);
-            ByteVector hi = p.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
-            FloatVector s = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, x, xo));
-            s = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 1)).fma(FloatVector.fromArray(F, x, xo + 8), s);
-            s = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, x, xo + 16), s);
-            s = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 1)).fma(FloatVector.fromArray(F, x, xo + 24), s);
-            acc = s.fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(Floats.I16_LE, o))), acc);
+            IntVector p0 = (IntVector) ByteVector.fromMemorySegment(B8, data, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I8, 0);
+            IntVector p1 = (IntVector) ByteVector.fromMemorySegment(B8, data, o + 10, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I8, 0);
+            FloatVector lo0 = (FloatVector) p0.and(0x0F).sub(8).convert(VectorOperators.I2F, 0);
+            FloatVector lo1 = (FloatVector) p1.and(0x0F).sub(8).convert(VectorOperators.I2F, 0);
+            FloatVector hi0 = (FloatVector) p0.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8).convert(VectorOperators.I2F, 0);
+            FloatVector hi1 = (FloatVector) p1.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8).convert(VectorOperators.I2F, 0);
+            FloatVector s0 = lo1.fma(FloatVector.fromArray(F, x, xo + 8), lo0.mul(FloatVector.fromArray(F, x, xo)));
+            FloatVector s1 = hi1.fma(FloatVector.fromArray(F, x, xo + 24), hi0.mul(FloatVector.fromArray(F, x, xo + 16)));
+            acc = s0.add(s1).fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(Floats.I16_LE, o))), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return Dot.hsum(acc);
     }
 }

@@ -119,17 +119,29 @@ public final class Q8_0Matrix extends RowMatrix {
             }
             return s;
         }
-        FloatVector acc = FloatVector.zero(F);
-        for (int b = 0; b < nb; b++, o += BLOCK_BYTES) {
+        // Two blocks per iteration into two accumulators (independent FMA chains).
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+        int b = 0;
+        for (; b + 2 <= nb; b += 2, o += 2 * BLOCK_BYTES) {
             int xo = xOff + b * BLOCK;
-            FloatVector q0 = (FloatVector) ByteVector.fromMemorySegment(B8, data, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
-            FloatVector q1 = (FloatVector) ByteVector.fromMemorySegment(B8, data, o + 10, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
-            FloatVector q2 = (FloatVector) ByteVector.fromMemorySegment(B8, data, o + 18, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
-            FloatVector q3 = (FloatVector) ByteVector.fromMemorySegment(B8, data, o + 26, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
-            FloatVector s01 = q0.mul(FloatVector.fromArray(F, x, xo)).add(q1.mul(FloatVector.fromArray(F, x, xo + 8)));
-            FloatVector s23 = q2.mul(FloatVector.fromArray(F, x, xo + 16)).add(q3.mul(FloatVector.fromArray(F, x, xo + 24)));
-            acc = s01.add(s23).fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(Floats.I16_LE, o))), acc);
+            acc0 = blockDot(o, x, xo).fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(Floats.I16_LE, o))), acc0);
+            acc1 = blockDot(o + BLOCK_BYTES, x, xo + BLOCK)
+                    .fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(Floats.I16_LE, o + BLOCK_BYTES))), acc1);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        if (b < nb) {
+            acc0 = blockDot(o, x, xOff + b * BLOCK).fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(Floats.I16_LE, o))), acc0);
+        }
+        return Dot.hsum(acc0.add(acc1));
+    }
+
+    /** Lane-wise partial sums of q · x over the block at byte offset o (scale not applied). */
+    private FloatVector blockDot(long o, float[] x, int xo) {
+        FloatVector q0 = (FloatVector) ByteVector.fromMemorySegment(B8, data, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
+        FloatVector q1 = (FloatVector) ByteVector.fromMemorySegment(B8, data, o + 10, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
+        FloatVector q2 = (FloatVector) ByteVector.fromMemorySegment(B8, data, o + 18, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
+        FloatVector q3 = (FloatVector) ByteVector.fromMemorySegment(B8, data, o + 26, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
+        FloatVector s01 = q1.fma(FloatVector.fromArray(F, x, xo + 8), q0.mul(FloatVector.fromArray(F, x, xo)));
+        FloatVector s23 = q3.fma(FloatVector.fromArray(F, x, xo + 24), q2.mul(FloatVector.fromArray(F, x, xo + 16)));
+        return s01.add(s23);
     }
 }

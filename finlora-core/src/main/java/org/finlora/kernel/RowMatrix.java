@@ -6,8 +6,10 @@ import org.finlora.tensor.WeightMatrix;
  * Base of the weight formats whose rows can be dequantized independently (f32, f16, bf16, Q8_0, Q4_0,
  * and any block format that plugs in). A format supplies two kernels, each with a Vector API path and
  * a scalar reference: a fused row·x dot for decode (T = 1, streams the weight once, no scratch) and
- * a row-range dequantization. Prefill (T > 1) dequantizes a block of rows into L2-resident scratch
- * once and reuses each weight vector across 4 token rows held in accumulators.
+ * a row-range dequantization. Prefill with few tokens dequantizes a block of rows into scratch once and
+ * reuses each weight vector across 4 token rows held in accumulators; prefill with many tokens and the
+ * training backward (dx += dy·W) dequantize panels of W into per-thread scratch and run 4-token ×
+ * 16-column outer-product register tiles over them (docs/performance.md).
  */
 public abstract class RowMatrix extends WeightMatrix {
     /** Rows dequantized together into scratch by the tiled paths. */
@@ -51,40 +53,101 @@ public abstract class RowMatrix extends WeightMatrix {
 
     /**
      * y[t, r] for rows r in [r0, r1) only, on the calling thread: T = 1 streams each row once through
-     * the fused dot; T > 1 dequantizes blocks of rows into scratch and tiles them over tokens.
+     * the fused dot; 2 <= T < PANEL_MIN_TOKENS dequantizes ROW_BLOCK whole rows into per-thread scratch
+     * and shares each weight vector across 4 tokens; larger T runs the transposed panels.
      */
     public void matmulRows(float[] x, float[] y, int T, int r0, int r1, boolean vector) {
         if (T == 1) {
             for (int r = r0; r < r1; r++) y[r] = dot(r, x, 0, vector);
             return;
         }
-        float[] w = new float[ROW_BLOCK * cols];
+        if (!vector) {   // scalar reference: whole rows, one dot per (token, row)
+            float[] w = scratch(cols);
+            for (int r = r0; r < r1; r++) {
+                dequantize(r, 0, cols, w, 0, false);
+                Dot.tileScalar(w, 1, cols, x, 0, cols, T, y, rows, r, false);
+            }
+            return;
+        }
+        if (T >= PANEL_MIN_TOKENS) {
+            matmulRowsPanels(x, y, T, r0, r1);
+            return;
+        }
+        float[] w = scratch(ROW_BLOCK * cols);
         for (int rb = r0; rb < r1; rb += ROW_BLOCK) {
             int nr = Math.min(ROW_BLOCK, r1 - rb);
-            for (int i = 0; i < nr; i++) dequantize(rb + i, 0, cols, w, i * cols, vector);
-            if (vector) Dot.tileVector(w, nr, x, T, cols, y, rows, rb);
-            else Dot.tileScalar(w, nr, x, T, cols, y, rows, rb);
+            for (int i = 0; i < nr; i++) dequantize(rb + i, 0, cols, w, i * cols, true);
+            Dot.tileRowsVector(w, nr, x, T, cols, y, rows, rb);
         }
     }
 
-    /** {@link #matmulTransposed(float[], float[], int)} with the kernel path chosen explicitly. */
+    /**
+     * Prefill with many tokens: a PANEL_ROWS × BACK_ROWS tile of W is dequantized, transposed into a
+     * panel P[c, r], and y[t, r] += x[t, c] · P[c, r] runs through the same 4-token × 16-column outer-
+     * product register tiles as the backward ({@link Dot#panelTransposedVector}): broadcasts of x
+     * against contiguous panel rows, no horizontal sums. The transpose is amortized over all T tokens.
+     */
+    private void matmulRowsPanels(float[] x, float[] y, int T, int r0, int r1) {
+        for (int t = 0; t < T; t++) java.util.Arrays.fill(y, t * rows + r0, t * rows + r1, 0f);
+        int kc = Math.max(blockAlign(), BACK_ROWS / blockAlign() * blockAlign());
+        float[] buf = scratch(2 * PANEL_ROWS * kc);
+        int panelOff = PANEL_ROWS * kc;
+        for (int rb = r0; rb < r1; rb += PANEL_ROWS) {
+            int nr = Math.min(PANEL_ROWS, r1 - rb);
+            for (int c0 = 0; c0 < cols; c0 += kc) {
+                int n = Math.min(kc, cols - c0);
+                for (int i = 0; i < nr; i++) dequantize(rb + i, c0, n, buf, i * n, true);
+                for (int i = 0; i < nr; i++) {
+                    for (int k = 0; k < n; k++) buf[panelOff + k * nr + i] = buf[i * n + k];
+                }
+                Dot.panelTransposedVector(buf, panelOff, n, nr, x, c0, cols, T, y, rb, rows);
+            }
+        }
+    }
+
+    /**
+     * {@link #matmulTransposed(float[], float[], int)} with the kernel path chosen explicitly. Each task
+     * owns a contiguous column range of dx (no write sharing, no atomics); within it, a panel of
+     * BACK_ROWS weight rows × BACK_COLS columns is dequantized once into per-thread scratch and reused by
+     * every token through the 4-token register tiles of {@link Dot#panelTransposedVector}.
+     */
     public void matmulTransposed(float[] dy, float[] dx, int T, boolean vector) {
         checkSizes(dx, dy, T, "dx", "dy");
+        if (T == 0) return;
         int align = blockAlign();
         int nBlocks = (cols + align - 1) / align;
-        // Each task owns a column range of dx (no write sharing) and streams every row of W once.
-        Parallel.forRange(nBlocks, Math.max(1, 128 / align), (b0, b1) -> {
-            int c0 = b0 * align, n = Math.min(cols, b1 * align) - c0;
-            float[] w = new float[ROW_BLOCK * n];
-            for (int rb = 0; rb < rows; rb += ROW_BLOCK) {
-                int nr = Math.min(ROW_BLOCK, rows - rb);
-                for (int i = 0; i < nr; i++) dequantize(rb + i, c0, n, w, i * n, vector);
-                for (int t = 0; t < T; t++) {
-                    if (vector) Dot.accumulateRowsVector(w, nr, n, dy, t * rows + rb, dx, t * cols + c0);
-                    else Dot.accumulateRowsScalar(w, nr, n, dy, t * rows + rb, dx, t * cols + c0);
+        int nc = Math.max(align, BACK_COLS / align * align);
+        Parallel.forRange(nBlocks, Math.max(1, 64 / align), (b0, b1) -> {
+            int cStart = b0 * align, cEnd = Math.min(cols, b1 * align);
+            float[] p = scratch(BACK_ROWS * Math.min(nc, cEnd - cStart));
+            for (int c0 = cStart; c0 < cEnd; c0 += nc) {
+                int n = Math.min(nc, cEnd - c0);
+                for (int k0 = 0; k0 < rows; k0 += BACK_ROWS) {
+                    int nk = Math.min(BACK_ROWS, rows - k0);
+                    for (int i = 0; i < nk; i++) dequantize(k0 + i, c0, n, p, i * n, vector);
+                    if (vector) Dot.panelTransposedVector(p, 0, nk, n, dy, k0, rows, T, dx, c0, cols);
+                    else Dot.panelTransposedScalar(p, nk, n, dy, k0, rows, T, dx, c0, cols);
                 }
             }
         });
+    }
+
+    /** Token count from which the forward uses transposed panels (below it the 4-token row tiles measured faster). */
+    static final int PANEL_MIN_TOKENS = 64;
+    /** Weight rows per forward panel (the panel's width). */
+    static final int PANEL_ROWS = 64;
+    /** Weight rows per transposed panel (also the column depth of a forward panel). */
+    static final int BACK_ROWS = 128;
+    /** Columns per transposed panel: 128 × 256 floats = 128 KiB, L2-resident. */
+    static final int BACK_COLS = 256;
+
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    /** This thread's scratch of at least n floats, reused across calls (kernels never nest). */
+    static float[] scratch(int n) {
+        float[][] h = SCRATCH.get();
+        if (h[0].length < n) h[0] = new float[n];
+        return h[0];
     }
 
     private void checkSizes(float[] in, float[] out, int T, String inName, String outName) {

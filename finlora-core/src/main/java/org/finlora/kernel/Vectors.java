@@ -2,7 +2,9 @@ package org.finlora.kernel;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -16,7 +18,12 @@ public final class Vectors {
     static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
     /** 8 shorts: one float vector's worth of bf16/f16. */
     static final VectorSpecies<Short> S8 = ShortVector.SPECIES_128;
+    /** 8 ints: packed values widened before conversion to floats. */
+    static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
     static final int L = F.length();
+    /** Lane swaps for a fixed-order horizontal sum: halves, then pairs within halves. */
+    static final VectorShuffle<Float> SWAP4 = VectorShuffle.fromValues(F, 4, 5, 6, 7, 0, 1, 2, 3);
+    static final VectorShuffle<Float> SWAP2 = VectorShuffle.fromValues(F, 2, 3, 0, 1, 6, 7, 4, 5);
 
     /** Whether the kernels take their Vector API paths. */
     public static final boolean ENABLED = !"false".equalsIgnoreCase(System.getProperty("finlora.vector", "true"))

@@ -24,6 +24,16 @@ class MatrixKernelTest {
             int[] colsList = f.startsWith("q") ? new int[]{96, 160} : new int[]{96, 160, 101, 7};
             for (int cols : colsList) for (int T : new int[]{1, 3, 9}) b.add(Arguments.of(f, 37, cols, T));
         }
+        // Shapes crossing every tile boundary of the tiled paths (forward 8-row tiles; transposed 128-row ×
+        // 256-column panels), with token counts not a multiple of the 4-token tile.
+        b.add(Arguments.of("q4_0", 150, 1056, 11));
+        b.add(Arguments.of("q8_0", 131, 544, 6));
+        b.add(Arguments.of("f32", 133, 1100, 7));
+        b.add(Arguments.of("bf16", 29, 517, 5));
+        // T >= RowMatrix.PANEL_MIN_TOKENS: the forward's transposed-panel path (64-row × 128-column panels).
+        b.add(Arguments.of("q4_0", 150, 1056, 67));
+        b.add(Arguments.of("f32", 70, 101, 65));
+        b.add(Arguments.of("f16", 131, 300, 64));
         return b.build();
     }
 
@@ -145,7 +155,7 @@ class MatrixKernelTest {
     @org.junit.jupiter.api.Test
     void fusedSameInputMatmulsEqualSeparateOnes() {
         RowMatrix a = matrix("q8_0", 37, 96, 1), b = matrix("f32", 200, 96, 2), c = matrix("q4_0", 9, 96, 3);
-        for (int T : new int[]{1, 5}) {
+        for (int T : new int[]{1, 5, 65}) {
             float[] x = random(T * 96, 4);
             float[][] fused = {new float[T * 37], new float[T * 200], new float[T * 9]};
             Matmuls.sameInput(new org.finlora.tensor.WeightMatrix[]{a, b, c}, x, fused, T);
