@@ -20,6 +20,14 @@ public final class Main implements Runnable {
         new CommandLine(this).usage(System.err);
     }
 
+    /** --help and --version on every subcommand, not only the top level. */
+    private static void addHelp(CommandLine cl) {
+        for (CommandLine sub : cl.getSubcommands().values()) {
+            if (!sub.getCommandSpec().mixinStandardHelpOptions()) sub.getCommandSpec().mixinStandardHelpOptions(true);
+            addHelp(sub);
+        }
+    }
+
     public static void main(String[] args) {
         System.exit(run(args));
     }
@@ -27,6 +35,7 @@ public final class Main implements Runnable {
     /** Runs the CLI and returns the exit code (tests call this). */
     public static int run(String... args) {
         CommandLine cl = new CommandLine(new Main());
+        addHelp(cl);
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             Throwable root = ex;
             if (debug) ex.printStackTrace(System.err);
