@@ -176,6 +176,14 @@ class QuantizeCommandTest {
             assertTrue(maxDiff < 1e-4f * maxRef, "max |logit diff| " + maxDiff + " of " + maxRef);
             assertArrayEquals(src.tokenizer().encode("Lily saw a dog", true), back.tokenizer().encode("Lily saw a dog", true));
         }
+        // without tokenizer.bin the folder needs --tokenizer, which HF folders now accept
+        Files.delete(out.resolve("tokenizer.bin"));
+        FinloraException noTok = assertThrows(FinloraException.class, () -> ModelLoader.load(out.toString(), null));
+        assertTrue(noTok.getMessage().contains("no tokenizer.json or tokenizer.model"), noTok.getMessage());
+        try (Checkpoint withTok = ModelLoader.load(out.toString(), stories.resolveSibling("tok512.bin"));
+             Checkpoint src = ModelLoader.load(stories.toString(), null)) {
+            assertArrayEquals(src.tokenizer().encode("Once upon a time", true), withTok.tokenizer().encode("Once upon a time", true));
+        }
         GenerateCommandTest.Run again = GenerateCommandTest.run("quantize", "--model", stories.toString(), "--quant", "nf4", "--output", out.toString());
         assertEquals(1, again.code());
         assertTrue(again.err().contains("exists and is not an empty folder"), again.err());
