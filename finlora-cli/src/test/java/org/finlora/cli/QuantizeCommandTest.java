@@ -192,4 +192,28 @@ class QuantizeCommandTest {
         assertTrue(rtn.err().startsWith("error: --quant rtn4: rtn4 has no bitsandbytes layout"), rtn.err());
         assertFalse(Files.exists(dir.resolve("x")));
     }
+
+    @Test
+    void benchQuantPrintsOneRowPerFormat() {
+        Path stories = GenerateCommandTest.stories();
+        GenerateCommandTest.Run r = GenerateCommandTest.run("bench", "quant", "--model", stories.toString(), "--formats", "none,q8_0,nf4,int8",
+                "--prompt-tokens", "8", "--gen-tokens", "4", "--repeats", "1");
+        assertEquals(0, r.code(), r.err());
+        String[] lines = r.out().split("\n");
+        String none = null, q8 = null, nf4 = null, int8 = null;
+        for (String l : lines) {
+            if (l.startsWith("| none |")) none = l;
+            if (l.startsWith("| q8_0 |")) q8 = l;
+            if (l.startsWith("| nf4 |")) nf4 = l;
+            if (l.startsWith("| int8 |")) int8 = l;
+        }
+        assertTrue(none != null && none.contains("| f32 | 32.000 | 1040128 | 1.000 |"), r.out());
+        assertTrue(q8 != null && q8.contains("not applicable") && q8.contains("172"), r.out());
+        // nf4 + double quant: 4 bits + 8/64 (u8 absmax) + 32/(64*256) (nested absmax), plus per-tensor maps and offsets
+        double nf4Bits = Double.parseDouble(nf4.split("\\|")[3].strip());
+        assertTrue(nf4Bits > 4.127 && nf4Bits < 4.2, nf4);
+        // int8: 8 bits + one f32 SCB per row (dims 64 and 172 → 32/64 or 32/172 per weight)
+        double int8Bits = Double.parseDouble(int8.split("\\|")[3].strip());
+        assertTrue(int8Bits > 8 + 32.0 / 172 && int8Bits < 8.5, int8);
+    }
 }
