@@ -216,4 +216,25 @@ class QuantizeCommandTest {
         double int8Bits = Double.parseDouble(int8.split("\\|")[3].strip());
         assertTrue(int8Bits > 8 + 32.0 / 172 && int8Bits < 8.5, int8);
     }
+
+    @Test
+    void hfFolderSourceKeepsItsConfigAndTokenizer(@TempDir Path dir) throws Exception {
+        Path src = Path.of("../finlora-core/src/test/resources/fixtures/tiny-llama3").toAbsolutePath().normalize();
+        Path out = dir.resolve("q");
+        GenerateCommandTest.Run r = GenerateCommandTest.run("quantize", "--model", src.toString(), "--quant", "nf4", "--output", out.toString());
+        assertEquals(0, r.code(), r.err());
+        for (String f : new String[]{"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"}) {
+            assertArrayEquals(Files.readAllBytes(src.resolve(f)), Files.readAllBytes(out.resolve(f)), f);
+        }
+        JsonNode c = new ObjectMapper().readTree(out.resolve("config.json").toFile());
+        JsonNode orig = new ObjectMapper().readTree(src.resolve("config.json").toFile());
+        assertEquals(orig.get("bos_token_id"), c.get("bos_token_id"));
+        assertEquals(orig.get("rope_scaling"), c.get("rope_scaling"));
+        assertEquals("nf4", c.get("quantization_config").get("bnb_4bit_quant_type").asText());
+        try (Checkpoint a = ModelLoader.load(src.toString(), null); Checkpoint b = ModelLoader.load(out.toString(), null)) {
+            int[] ids = a.tokenizer().encode("Revenue rose 5%", true);
+            assertArrayEquals(ids, b.tokenizer().encode("Revenue rose 5%", true));
+            assertArrayEquals(LlamaModel.load(a, "nf4").forwardAll(ids), LlamaModel.load(b, null).forwardAll(ids));
+        }
+    }
 }
