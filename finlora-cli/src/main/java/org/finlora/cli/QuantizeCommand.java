@@ -42,7 +42,7 @@ import java.util.stream.Stream;
 @Command(name = "quantize", description = "Quantize a model to nf4 / fp4 / int8 and write an HF folder in the bitsandbytes layout.")
 final class QuantizeCommand implements Runnable {
     private static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-            "tokenizer.model", "generation_config.json");
+            "tokenizer.model", "generation_config.json", "tokenizer.bin");
 
     @Option(names = "--model", required = true, description = "Source model (HF folder, llama2.c .bin, .gguf, synthetic:<preset>).")
     String model;
@@ -73,6 +73,10 @@ final class QuantizeCommand implements Runnable {
                 Path parent = output.toAbsolutePath().getParent();
                 Files.createDirectories(parent);
                 tmp = Files.createTempDirectory(parent, "." + output.getFileName() + ".tmp-");
+                if (ck.quantizationConfig() != null) {
+                    System.err.println("note: " + model + " is already quantized (" + ck.quantizationConfig().path("quant_method").asText("?")
+                            + "); its weights are dequantized and quantized again, so rounding errors add up");
+                }
                 Written w = write(ck, q, tmp);
                 String tokNote = copyTokenizer(ck, tmp);
                 readable(tmp);
