@@ -9,7 +9,7 @@ import picocli.CommandLine.Option;
 @Command(name = "finlora", mixinStandardHelpOptions = true, version = "FinLoRA-J 0.1.0",
         description = "Local finetuning, evaluation and serving of quantized financial LLMs with LoRA adapters.",
         subcommands = {DemoCommand.class, InfoCommand.class, GenerateCommand.class, PerplexityCommand.class,
-                FinetuneCommand.class, EvalCommand.class, MergeCommand.class, BenchCommand.class, TasksCommand.class})
+                FinetuneCommand.class, EvalCommand.class, MergeCommand.class, QuantizeCommand.class, BenchCommand.class, TasksCommand.class})
 public final class Main implements Runnable {
 
     @Option(names = "--debug", scope = CommandLine.ScopeType.INHERIT, description = "Show stack traces on errors.")

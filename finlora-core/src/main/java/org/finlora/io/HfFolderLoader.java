@@ -39,12 +39,47 @@ public final class HfFolderLoader {
         try {
             Map<String, Tensor> tensors = SafetensorsFile.openModel(dir, arena);
             LlamaTensors.check(dir.toString(), cfg, tensors);
-            Tokenizer tok = withTokenizer ? Tokenizers.fromHfFolder(dir) : null;
+            Tokenizer tok = withTokenizer ? folderTokenizer(dir, cfg) : null;
             return new Checkpoint(dir.toString(), "hf", cfg, tensors, tok, arena, raw);
         } catch (RuntimeException e) {
             arena.close();
             throw e;
         }
+    }
+
+    /**
+     * As {@link #load(Path)}, with the tokenizer read from {@code tokenizer} when it is not null
+     * (a tokenizer.json, a tokenizer.model, or a llama2.c tokenizer.bin) instead of from the folder.
+     */
+    public static Checkpoint load(Path dir, Path tokenizer) {
+        if (tokenizer == null) return load(dir, true);
+        Checkpoint ck = load(dir, false);
+        try {
+            return new Checkpoint(ck.source(), ck.format(), ck.config(), ck.tensors(), tokenizerFile(tokenizer, ck.config()), ck.arena(), ck.rawConfig());
+        } catch (RuntimeException e) {
+            ck.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The folder's HF tokenizer files, or a llama2.c {@code tokenizer.bin} when it has neither
+     * tokenizer.json nor tokenizer.model (what {@code finlora quantize} writes for llama2.c sources).
+     */
+    private static Tokenizer folderTokenizer(Path dir, LlamaConfig cfg) {
+        Path bin = dir.resolve("tokenizer.bin");
+        if (!Files.isRegularFile(dir.resolve("tokenizer.json")) && !Files.isRegularFile(dir.resolve("tokenizer.model")) && Files.isRegularFile(bin)) {
+            return org.finlora.tokenizer.Llama2cTokenizer.load(bin, cfg.vocabSize());
+        }
+        return Tokenizers.fromHfFolder(dir);
+    }
+
+    private static Tokenizer tokenizerFile(Path file, LlamaConfig cfg) {
+        if (!Files.isRegularFile(file)) throw new FinloraException(file + ": --tokenizer file not found");
+        String n = file.getFileName().toString();
+        if (n.endsWith(".bin")) return org.finlora.tokenizer.Llama2cTokenizer.load(file, cfg.vocabSize());
+        if (n.endsWith(".json")) return Tokenizers.fromTokenizerJson(file);
+        return Tokenizers.fromTokenizerModel(file);
     }
 
     /** The folder's config.json as a tree. */

@@ -36,7 +36,7 @@ public final class ModelLoader {
             if (repoFile == null) throw new FinloraException(spec + ": file not found");
             return GgufLoader.load(HubClient.fromEnvironment().download(HfCache.RepoType.MODEL, repoFile[0], "main", repoFile[1], progress));
         }
-        if (Files.isDirectory(p)) return HfFolderLoader.load(p);
+        if (Files.isDirectory(p)) return HfFolderLoader.load(p, tokenizer);
         if (!Files.exists(p) && HfCache.isRepoId(spec) && spec.contains("/")) {
             return HfFolderLoader.load(resolveRepo(spec, HubClient.fromEnvironment(), progress));
         }

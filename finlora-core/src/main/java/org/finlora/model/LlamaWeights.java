@@ -1,7 +1,11 @@
 package org.finlora.model;
 
 import org.finlora.FinloraException;
+import com.fasterxml.jackson.databind.JsonNode;
 import org.finlora.io.Checkpoint;
+import org.finlora.quant.BnbTensors;
+import org.finlora.quant.LlmInt8;
+import org.finlora.tensor.DType;
 import org.finlora.tensor.Floats;
 import org.finlora.tensor.Tensor;
 import org.finlora.tensor.WeightMatrix;
@@ -78,11 +82,42 @@ public final class LlamaWeights {
 
     private static WeightMatrix lin(Checkpoint ck, String name, int rows, int cols, Function<Tensor, WeightMatrix> f) {
         Tensor t = ck.tensor(name);
+        WeightMatrix stored = bnb(ck, name, t);
+        if (stored != null) {
+            // already quantized by bitsandbytes: used as stored (the real shape comes from quant_state / the int8 tensor)
+            if (stored.rows != rows || stored.cols != cols) {
+                throw new FinloraException(ck.source() + ": tensor '" + name + "' holds a bitsandbytes weight of shape [" + stored.rows
+                        + ", " + stored.cols + "], expected [" + rows + ", " + cols + "]");
+            }
+            return stored;
+        }
         if (t.shape().length != 2 || t.shape()[0] != rows || t.shape()[1] != cols) {
             throw new FinloraException(ck.source() + ": tensor '" + name + "' has shape " + java.util.Arrays.toString(t.shape())
                     + ", expected [" + rows + ", " + cols + "]");
         }
         return f.apply(t);
+    }
+
+    /**
+     * A bitsandbytes 4-bit (U8 codes + quant_state) or LLM.int8 (I8 CB + SCB) weight read from its
+     * tensor group, or null when {@code t} is a plain tensor. The int8 outlier threshold is the
+     * folder's quantization_config.llm_int8_threshold (bnb's 6.0 when absent).
+     */
+    private static WeightMatrix bnb(Checkpoint ck, String name, Tensor t) {
+        if (t.dtype() == DType.U8 && BnbTensors.is4bit(ck.tensors(), name)) return BnbTensors.read4bit(ck.tensors(), name);
+        if (t.dtype() == DType.I8 && BnbTensors.is8bit(ck.tensors(), name)) {
+            float threshold = LlmInt8.DEFAULT_THRESHOLD;
+            JsonNode q = ck.quantizationConfig();
+            if (q != null && q.has("llm_int8_threshold")) {
+                JsonNode v = q.get("llm_int8_threshold");
+                if (!v.isNumber() || !(v.asDouble() >= 0) || Double.isInfinite(v.asDouble())) {
+                    throw new FinloraException(ck.source() + "/config.json: quantization_config.llm_int8_threshold must be a number >= 0, got " + v);
+                }
+                threshold = (float) v.asDouble();
+            }
+            return BnbTensors.read8bit(ck.tensors(), name, threshold);
+        }
+        return null;
     }
 
     private static float[] norm(Checkpoint ck, String name, int dim) {
