@@ -164,7 +164,8 @@ trunc = re.findall(r"warning: (\S+): (\d+) prompts were longer", eval_log)
 w("- Eval: greedy, FinLoRA's max new tokens (10) and earliest-label rule, `--batch-size 16`, base weights f32 for all three rows "
   "in the main table (adapters applied on the unquantized base, as `finlora eval` does without `--quant`); the second table "
   "evaluates each adapter on its training quantization. "
-  + ("Eval prompts cut to the context: " + ", ".join(f"{a} {b}" for a, b in trunc) + "." if trunc else "No eval prompt exceeded the context."))
+  + ("Eval prompts longer than the 512-token context (kept BOS and their last tokens, per `finlora eval`'s warning), per model: "
+     + ", ".join(f"{a} {b}" for a, b in trunc) + "." if trunc else "No eval prompt exceeded the context."))
 w("")
 w("## Training\n")
 w("| adapter | steps | loss, mean of first 10 steps | loss, mean of last 10 steps | tokens | train tok/s | wall time |")
