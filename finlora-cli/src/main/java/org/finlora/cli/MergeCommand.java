@@ -152,37 +152,7 @@ final class MergeCommand implements Runnable {
     }
 
     private static String configJson(Checkpoint ck) {
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode n;
-        if (ck.rawConfig() instanceof ObjectNode raw) {
-            n = raw.deepCopy();
-            n.remove("quantization_config");
-        } else {
-            LlamaConfig c = ck.config();
-            n = json.createObjectNode();
-            n.putArray("architectures").add("LlamaForCausalLM");
-            n.put("model_type", "llama");
-            n.put("hidden_size", c.dim());
-            n.put("intermediate_size", c.hiddenDim());
-            n.put("num_hidden_layers", c.nLayers());
-            n.put("num_attention_heads", c.nHeads());
-            n.put("num_key_value_heads", c.nKvHeads());
-            n.put("head_dim", c.headDim());
-            n.put("vocab_size", c.vocabSize());
-            n.put("max_position_embeddings", c.maxSeqLen());
-            n.put("rms_norm_eps", c.rmsEps());
-            n.put("rope_theta", c.ropeTheta());
-            n.put("tie_word_embeddings", c.tiedEmbeddings());
-            n.put("hidden_act", "silu");
-            if (c.ropeScaling() != null) {
-                ObjectNode s = n.putObject("rope_scaling");
-                s.put("rope_type", "llama3");
-                s.put("factor", c.ropeScaling().factor());
-                s.put("low_freq_factor", c.ropeScaling().lowFreqFactor());
-                s.put("high_freq_factor", c.ropeScaling().highFreqFactor());
-                s.put("original_max_position_embeddings", c.ropeScaling().originalMaxPositions());
-            }
-        }
+        ObjectNode n = org.finlora.io.HfConfigJson.of(ck);
         n.put("torch_dtype", "float32");
         return n.toPrettyString();
     }

@@ -189,42 +189,7 @@ final class QuantizeCommand implements Runnable {
 
     /** The source's HF config (or one built from LlamaConfig) with quantization_config as transformers writes it. */
     static String configJson(Checkpoint ck, QuantFormat q, String dtype) {
-        ObjectMapper json = new ObjectMapper();
-        LlamaConfig c = ck.config();
-        ObjectNode n;
-        if (ck.rawConfig() instanceof ObjectNode raw) {
-            n = raw.deepCopy();
-            n.remove("quantization_config");
-        } else {
-            if (c.ropeFreqFactors() != null && c.ropeScaling() == null) {
-                throw new FinloraException(ck.source() + ": per-frequency RoPE factors (GGUF rope_freqs) have no HF config.json form");
-            }
-            n = json.createObjectNode();
-            n.putArray("architectures").add("LlamaForCausalLM");
-            n.put("model_type", "llama");
-            n.put("hidden_size", c.dim());
-            n.put("intermediate_size", c.hiddenDim());
-            n.put("num_hidden_layers", c.nLayers());
-            n.put("num_attention_heads", c.nHeads());
-            n.put("num_key_value_heads", c.nKvHeads());
-            n.put("head_dim", c.headDim());
-            n.put("vocab_size", c.vocabSize());
-            n.put("max_position_embeddings", c.maxSeqLen());
-            n.put("rms_norm_eps", c.rmsEps());
-            n.put("rope_theta", c.ropeTheta());
-            n.put("tie_word_embeddings", c.tiedEmbeddings());
-            n.put("hidden_act", "silu");
-            n.put("attention_bias", false);
-            n.put("mlp_bias", false);
-            if (c.ropeScaling() != null) {
-                ObjectNode s = n.putObject("rope_scaling");
-                s.put("rope_type", "llama3");
-                s.put("factor", c.ropeScaling().factor());
-                s.put("low_freq_factor", c.ropeScaling().lowFreqFactor());
-                s.put("high_freq_factor", c.ropeScaling().highFreqFactor());
-                s.put("original_max_position_embeddings", c.ropeScaling().originalMaxPositions());
-            }
-        }
+        ObjectNode n = org.finlora.io.HfConfigJson.of(ck);
         n.put("torch_dtype", dtype);
         // BitsAndBytesConfig.to_dict(), keys sorted as transformers' to_json_string writes them
         boolean four = q.kind != QuantFormat.Kind.INT8;
