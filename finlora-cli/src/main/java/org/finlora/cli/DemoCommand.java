@@ -36,7 +36,7 @@ final class DemoCommand implements Runnable {
     @Option(names = "--dev-examples", defaultValue = "150", description = "Generated evaluation examples (default: ${DEFAULT-VALUE}).")
     int devExamples;
 
-    @Option(names = "--epochs", defaultValue = "2", description = "Training epochs (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--epochs", defaultValue = "3", description = "Training epochs (default: ${DEFAULT-VALUE}).")
     int epochs;
 
     @Option(names = "--rank", defaultValue = "8", description = "LoRA rank (default: ${DEFAULT-VALUE}).")
