@@ -6,7 +6,6 @@ import jdk.incubator.vector.VectorOperators;
 import org.finlora.tensor.Floats;
 import org.finlora.tensor.WeightMatrix;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -36,18 +35,7 @@ public final class Q8_0Matrix extends RowMatrix {
 
     /** Quantizes every row of src (ggml's reference rounding), in parallel over rows. */
     public static Q8_0Matrix quantize(WeightMatrix src) {
-        if (src.cols % BLOCK != 0) {
-            throw new org.finlora.FinloraException("q8_0: a row of " + src.cols + " weights is not a multiple of the 32-weight block");
-        }
-        long rowBytes = (long) src.cols / BLOCK * BLOCK_BYTES;
-        MemorySegment seg = Arena.ofAuto().allocate(rowBytes * src.rows, 64);
-        Parallel.forRange(src.rows, 16, (r0, r1) -> {
-            float[] row = new float[src.cols];
-            for (int r = r0; r < r1; r++) {
-                src.dequantizeRow(r, row, 0);
-                for (int b = 0; b < src.cols / BLOCK; b++) quantizeBlock(row, b * BLOCK, seg, r * rowBytes + (long) b * BLOCK_BYTES);
-            }
-        });
+        MemorySegment seg = GgmlRowQuantizer.quantizeRows(src, "q8_0", BLOCK_BYTES, Q8_0Matrix::quantizeBlock);
         return new Q8_0Matrix(src.rows, src.cols, seg);
     }
 
