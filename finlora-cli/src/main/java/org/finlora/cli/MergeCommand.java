@@ -3,6 +3,7 @@ package org.finlora.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.finlora.FinloraException;
+import org.finlora.io.AtomicFiles;
 import org.finlora.io.Checkpoint;
 import org.finlora.io.HfFolderLoader;
 import org.finlora.io.ModelLoader;
@@ -25,11 +26,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * {@code finlora merge}: W + s·B·A folded into the base (dequantized from --quant when the adapter
@@ -62,7 +61,7 @@ final class MergeCommand implements Runnable {
     public void run() {
         if (threads != null) Parallel.setThreads(threads);
         try {
-            if (Files.exists(output) && (!Files.isDirectory(output) || !isEmpty(output))) {
+            if (Files.exists(output) && (!Files.isDirectory(output) || !AtomicFiles.isEmptyDir(output))) {
                 throw new FinloraException("--output " + output + ": exists and is not an empty folder");
             }
         } catch (IOException e) {
@@ -118,7 +117,7 @@ final class MergeCommand implements Runnable {
         } catch (IOException e) {
             throw new FinloraException(output + ": cannot write the merged model (" + e.getMessage() + ")", e);
         } finally {
-            if (tmp != null) deleteTree(tmp);
+            if (tmp != null) AtomicFiles.deleteTreeQuietly(tmp);
         }
     }
 
@@ -192,17 +191,4 @@ final class MergeCommand implements Runnable {
         return ck.config();
     }
 
-    private static boolean isEmpty(Path dir) throws IOException {
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.findAny().isEmpty();
-        }
-    }
-
-    private static void deleteTree(Path p) {
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path x : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(x);
-        } catch (IOException ignored) {
-            // our own temp folder
-        }
-    }
 }

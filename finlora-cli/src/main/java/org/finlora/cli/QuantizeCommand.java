@@ -3,6 +3,7 @@ package org.finlora.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.finlora.FinloraException;
+import org.finlora.io.AtomicFiles;
 import org.finlora.io.Checkpoint;
 import org.finlora.io.ModelLoader;
 import org.finlora.io.SafetensorsWriter;
@@ -26,7 +27,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -60,7 +60,7 @@ final class QuantizeCommand implements Runnable {
         if (threads != null) Parallel.setThreads(threads);
         QuantFormat q = format(quant);
         try {
-            if (Files.exists(output) && (!Files.isDirectory(output) || !isEmpty(output))) {
+            if (Files.exists(output) && (!Files.isDirectory(output) || !AtomicFiles.isEmptyDir(output))) {
                 throw new FinloraException("--output " + output + ": exists and is not an empty folder");
             }
         } catch (IOException e) {
@@ -89,7 +89,7 @@ final class QuantizeCommand implements Runnable {
             } catch (IOException e) {
                 throw new FinloraException(output + ": cannot write the quantized model (" + e.getMessage() + ")", e);
             } finally {
-                if (tmp != null) deleteTree(tmp);
+                if (tmp != null) AtomicFiles.deleteTreeQuietly(tmp);
             }
         }
     }
@@ -241,17 +241,4 @@ final class QuantizeCommand implements Runnable {
         }
     }
 
-    private static boolean isEmpty(Path dir) throws IOException {
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.findAny().isEmpty();
-        }
-    }
-
-    private static void deleteTree(Path p) {
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path x : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(x);
-        } catch (IOException ignored) {
-            // our own temp folder
-        }
-    }
 }

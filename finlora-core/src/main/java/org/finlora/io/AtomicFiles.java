@@ -71,6 +71,23 @@ public final class AtomicFiles {
         }
     }
 
+    /** Whether a folder has no entries (output folders must be new or empty). */
+    public static boolean isEmptyDir(Path dir) throws IOException {
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            return s.findAny().isEmpty();
+        }
+    }
+
+    /** Deletes a folder we created (a temp output), deepest entries first; best effort. */
+    public static void deleteTreeQuietly(Path p) {
+        if (p == null) return;
+        try (java.util.stream.Stream<Path> s = Files.walk(p)) {
+            for (Path x : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(x);
+        } catch (IOException ignored) {
+            // our own temp folder: a leftover is hidden and named after the target
+        }
+    }
+
     /** Writes all bytes of a segment (any size, heap or native) at the channel's position. */
     public static void writeFully(FileChannel ch, MemorySegment data) throws IOException {
         for (long off = 0; off < data.byteSize(); off += CHUNK) {
