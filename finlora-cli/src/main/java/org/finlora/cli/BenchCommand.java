@@ -25,7 +25,7 @@ import java.util.SplittableRandom;
 
 /** {@code finlora bench}: throughput figures (tokens/s, GFLOPS, GB/s) and peak memory. */
 @Command(name = "bench", description = "Throughput benchmarks.",
-        subcommands = {BenchCommand.Generate.class, BenchCommand.Matmul.class, BenchTrainCommand.class, BenchQuantCommand.class})
+        subcommands = {BenchCommand.Generate.class, BenchCommand.Matmul.class, BenchTrainCommand.class, BenchQuantCommand.class, BenchEvalCommand.class})
 final class BenchCommand implements Runnable {
     @Override
     public void run() {

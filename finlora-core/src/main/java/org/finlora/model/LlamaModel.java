@@ -4,10 +4,8 @@ import org.finlora.FinloraException;
 import org.finlora.io.Checkpoint;
 import org.finlora.kernel.Activations;
 import org.finlora.kernel.Attention;
-import org.finlora.kernel.Dot;
 import org.finlora.kernel.Matrices;
 import org.finlora.kernel.Matmuls;
-import org.finlora.kernel.Parallel;
 import org.finlora.kernel.RmsNorm;
 import org.finlora.kernel.Rope;
 import org.finlora.kernel.Vectors;
@@ -199,7 +197,7 @@ public final class LlamaModel {
                 System.arraycopy(k, rowStart[b] * kvDim, kc[b], pos[b] * kvDim, count[b] * kvDim);
                 System.arraycopy(v, rowStart[b] * kvDim, vc[b], pos[b] * kvDim, count[b] * kvDim);
             }
-            raggedAttention(q, att, N, rowSeq, rowPos, kc, vc, c.nHeads(), c.nKvHeads(), c.headDim(), vec);
+            Attention.ragged(q, att, N, rowSeq, rowPos, kc, vc, c.nHeads(), c.nKvHeads(), c.headDim(), vec);
             w.wo().matmul(att, xb, N);
             add(x, xb, N * dim);
 
@@ -217,33 +215,6 @@ public final class LlamaModel {
         float[] logits = new float[B * c.vocabSize()];
         weights.lmHead.matmul(last, logits, B);
         return logits;
-    }
-
-    /**
-     * Causal GQA attention of N rows that belong to different sequences: row r attends to positions
-     * 0 .. rowPos[r] of the cache of sequence rowSeq[r]. Same arithmetic as {@link Attention#forward}
-     * (so a row gets the bits it would get there), one parallel region for all rows and heads.
-     */
-    private static void raggedAttention(float[] q, float[] out, int N, int[] rowSeq, int[] rowPos, float[][] kCache, float[][] vCache,
-                                        int nHeads, int nKvHeads, int headDim, boolean vector) {
-        int qDim = nHeads * headDim, kvDim = nKvHeads * headDim, group = nHeads / nKvHeads;
-        float scale = (float) (1.0 / Math.sqrt(headDim));
-        int maxLen = 0;
-        for (int r = 0; r < N; r++) maxLen = Math.max(maxLen, rowPos[r] + 1);
-        int scratch = maxLen;
-        Parallel.forRange(N * nHeads, 1, (start, end) -> {
-            float[] att = new float[scratch];
-            for (int job = start; job < end; job++) {
-                int r = job / nHeads, h = job % nHeads;
-                float[] kc = kCache[rowSeq[r]], vc = vCache[rowSeq[r]];
-                int n = rowPos[r] + 1;
-                int qo = r * qDim + h * headDim, ko = (h / group) * headDim;
-                for (int s = 0; s < n; s++) att[s] = Dot.dot(q, qo, kc, s * kvDim + ko, headDim, vector) * scale;
-                Activations.softmax(att, 0, n);
-                java.util.Arrays.fill(out, qo, qo + headDim, 0f);
-                for (int s = 0; s < n; s++) Dot.axpy(att[s], vc, s * kvDim + ko, out, qo, headDim, vector);
-            }
-        });
     }
 
     private static void add(float[] x, float[] d, int n) {

@@ -1,0 +1,109 @@
+package org.finlora.cli;
+
+import org.finlora.FinloraException;
+import org.finlora.data.Datasets;
+import org.finlora.data.Example;
+import org.finlora.data.FinTask;
+import org.finlora.eval.Evaluator;
+import org.finlora.eval.TaskResult;
+import org.finlora.io.Checkpoint;
+import org.finlora.io.ModelLoader;
+import org.finlora.kernel.Parallel;
+import org.finlora.kernel.Vectors;
+import org.finlora.model.BatchGenerator;
+import org.finlora.model.LlamaModel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * {@code finlora bench eval}: the greedy evaluation of {@code finlora eval} run at several batch
+ * sizes in one process (same loaded model, same JIT state), so the ratios to batch size 1 are not
+ * skewed by start-up or by load that changes between processes. Every batch size first runs a
+ * short warm-up so the kernels are compiled before timing; answers are compared to batch size 1.
+ */
+@Command(name = "eval", description = "Eval throughput (examples/s, tokens/s) at several batch sizes, with the ratio to batch size 1.")
+final class BenchEvalCommand implements Runnable {
+    @Option(names = "--model", required = true, description = "Model: folder, .gguf, llama2.c .bin, HF repo id or synthetic:<preset>.")
+    String model;
+
+    @Option(names = "--tokenizer", description = "Tokenizer file for llama2.c checkpoints (default: tokenizer.bin beside it).")
+    Path tokenizer;
+
+    @Option(names = "--data", required = true, description = "Examples as JSONL {\"context\", \"target\"} (.csv and .parquet by extension).")
+    Path data;
+
+    @Option(names = "--task", description = "Task of --data (default: inferred from the file).")
+    String task;
+
+    @Option(names = "--limit", defaultValue = "128", description = "First N examples; 0 = all (default: ${DEFAULT-VALUE}).")
+    int limit;
+
+    @Option(names = "--batch-sizes", split = ",", defaultValue = "1,8,32", description = "Batch sizes to time (default: ${DEFAULT-VALUE}).")
+    List<Integer> batchSizes;
+
+    @Option(names = "--warmup", defaultValue = "16", description = "Examples run untimed at each batch size first (default: ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--quant", description = "Convert base weights on load: ${COMPLETION-CANDIDATES}.", completionCandidates = QuantNames.class)
+    String quant;
+
+    @Option(names = "--threads", description = "Worker threads (default: all processors).")
+    Integer threads;
+
+    @Override
+    public void run() {
+        if (limit < 0) throw new FinloraException("--limit " + limit + ": expected a number >= 0");
+        if (warmup < 0) throw new FinloraException("--warmup " + warmup + ": expected a number >= 0");
+        for (int b : batchSizes) if (b < 1) throw new FinloraException("--batch-sizes: " + b + " is not a batch size >= 1");
+        if (threads != null) Parallel.setThreads(threads);
+        if (!Files.isRegularFile(data)) throw new FinloraException("--data " + data + ": no such file");
+        List<Example> examples = Datasets.read(data, limit);
+        FinTask t = task == null ? FinTask.infer(data, examples) : FinTask.byName(task);
+        Evaluator.validate(t, examples);
+        List<Example> warm = examples.subList(0, Math.min(warmup, examples.size()));
+
+        try (Checkpoint ck = ModelLoader.load(model, tokenizer)) {
+            LlamaModel m = LlamaModel.load(ck, quant);
+            System.out.printf(Locale.ROOT, "model %s, task %s, %d examples (max %d new tokens), threads %d, vector %s%n", ck.source(), t.name(),
+                    examples.size(), t.maxNewTokens(), Parallel.threads(), Vectors.ENABLED);
+            // Batch size 1 first: it is the reference for the ratios and the answers.
+            List<Integer> order = new ArrayList<>(batchSizes);
+            if (order.remove(Integer.valueOf(1))) order.addFirst(1);
+            double base = Double.NaN;
+            List<String> baseOutputs = null;
+            for (int bs : order) {
+                if (!warm.isEmpty()) Evaluator.evaluate("warmup", t, warm, new BatchGenerator(m, ck.tokenizer()), bs, Evaluator.Progress.NONE);
+                BatchGenerator g = new BatchGenerator(m, ck.tokenizer());
+                long cpu0 = BenchCommand.processCpuNanos(), w0 = System.nanoTime();
+                TaskResult r = Evaluator.evaluate("bench", t, examples, g, bs, Evaluator.Progress.NONE);
+                long wall = System.nanoTime() - w0, cpu = BenchCommand.processCpuNanos();
+                double exPerS = examples.size() / r.seconds();
+                long tokens = g.prefillTokens + g.sharedPrefixTokens + g.decodeTokens;
+                List<String> outputs = new ArrayList<>();
+                for (TaskResult.Answer a : r.answers()) outputs.add(a.output());
+                if (bs == 1 && baseOutputs == null) {
+                    baseOutputs = outputs;
+                    base = exPerS;
+                }
+                int differ = 0;
+                if (baseOutputs != null) {
+                    for (int i = 0; i < outputs.size(); i++) if (!outputs.get(i).equals(baseOutputs.get(i))) differ++;
+                }
+                System.out.printf(Locale.ROOT,
+                        "batch %3d: %.2f s, %.2f examples/s, %.1f tokens/s (prompt %d + shared-prefix %d + decode %d; prefill %.2f s, decode %.2f s), "
+                                + "%s x batch 1, %s, accuracy %.4f%s%n",
+                        bs, r.seconds(), exPerS, tokens / r.seconds(), g.prefillTokens, g.sharedPrefixTokens, g.decodeTokens, g.prefillNanos / 1e9,
+                        g.decodeNanos / 1e9, Double.isNaN(base) ? "n/a" : String.format(Locale.ROOT, "%.2f", exPerS / base),
+                        BenchCommand.cores(cpu0 < 0 ? -1 : cpu - cpu0, wall), r.accuracy(),
+                        baseOutputs == null || baseOutputs == outputs ? "" : differ == 0 ? ", answers identical to batch 1" : ", " + differ + " answers DIFFER from batch 1");
+            }
+            System.out.println("peak RSS: " + BenchCommand.mib(BenchCommand.peakRssBytes()));
+        }
+    }
+}
