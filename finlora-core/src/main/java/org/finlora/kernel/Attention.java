@@ -1,6 +1,7 @@
 package org.finlora.kernel;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 import static org.finlora.kernel.Vectors.F;
 import static org.finlora.kernel.Vectors.L;
@@ -10,7 +11,8 @@ import static org.finlora.kernel.Vectors.L;
  * query head h reads kv head h / (nHeads / nKvHeads). One job is one (row, kv head): the query heads
  * of its group reuse the same cache rows while they are in L1. A row's result depends only on its
  * query, its cache and its position, never on which other rows run in the same call, so a sequence
- * gets the same bits alone or in a batch.
+ * gets the same bits alone or in a batch. Keys are read transposed ([kv head, dim, position]): the
+ * scores of L consecutive positions are one multiply-add per head dimension.
  */
 public final class Attention {
     /** Multiply-adds below which a call runs on the calling thread (a fork/join costs more). */
@@ -20,7 +22,9 @@ public final class Attention {
     }
 
     /**
-     * T new tokens of one sequence at positions pos .. pos + T - 1.
+     * T new tokens of one sequence at positions pos .. pos + T - 1, over a cache in row layout
+     * (a reference-friendly form: the keys are transposed into a scratch copy first; the model's
+     * KV cache keeps them transposed and calls {@link #ragged} directly).
      *
      * @param q      [T, nHeads · headDim] rotated queries
      * @param out    [T, nHeads · headDim] attention outputs (overwritten)
@@ -29,18 +33,24 @@ public final class Attention {
      */
     public static void forward(float[] q, float[] out, int T, int pos, float[] kCache, float[] vCache,
                                int nHeads, int nKvHeads, int headDim, boolean vector) {
+        int kvDim = nKvHeads * headDim, n = pos + T;
+        float[] kt = new float[n * kvDim];
+        for (int s = 0; s < n; s++) {
+            for (int j = 0; j < kvDim; j++) kt[j * n + s] = kCache[s * kvDim + j];
+        }
         int[] rowSeq = new int[T], rowPos = new int[T];
         for (int t = 0; t < T; t++) rowPos[t] = pos + t;
-        ragged(q, out, T, rowSeq, rowPos, new float[][]{kCache}, new float[][]{vCache}, nHeads, nKvHeads, headDim, vector);
+        ragged(q, out, T, rowSeq, rowPos, new float[][]{kt}, new float[][]{vCache}, nHeads, nKvHeads, headDim, vector);
     }
 
     /**
      * N rows that may belong to different sequences: row r attends to positions 0 .. rowPos[r] of
-     * the cache of sequence rowSeq[r] (kCache[rowSeq[r]], vCache[rowSeq[r]], each [capacity, nKvHeads · headDim]).
+     * the cache of sequence rowSeq[r]. Keys kCache[b] are [nKvHeads, headDim, capacity_b] (position
+     * fastest; capacity_b = kCache[b].length / kvDim), values vCache[b] are [capacity_b, nKvHeads · headDim].
      */
     public static void ragged(float[] q, float[] out, int N, int[] rowSeq, int[] rowPos, float[][] kCache, float[][] vCache,
                               int nHeads, int nKvHeads, int headDim, boolean vector) {
-        int group = nHeads / nKvHeads;
+        int group = nHeads / nKvHeads, kvDim = nKvHeads * headDim;
         int maxLen = 0;
         long positions = 0;
         for (int r = 0; r < N; r++) {
@@ -53,65 +63,76 @@ public final class Attention {
         int minChunk = work < MIN_PARALLEL_WORK ? jobs : (int) Math.max(1, (long) MIN_PARALLEL_WORK * jobs / work);
         int scratch = maxLen;
         Parallel.forRange(jobs, minChunk, (start, end) -> {
-            float[] att = new float[scratch];
+            float[] att = new float[scratch + L];
             for (int job = start; job < end; job++) {
                 int r = job / nKvHeads, kvh = job % nKvHeads;
-                float[] kc = kCache[rowSeq[r]], vc = vCache[rowSeq[r]];
+                float[] kt = kCache[rowSeq[r]], vc = vCache[rowSeq[r]];
+                int cap = kt.length / kvDim;
                 for (int g = 0; g < group; g++) {
                     int h = kvh * group + g;
-                    head(q, out, r * nHeads * headDim + h * headDim, kc, vc, kvh * headDim, nKvHeads * headDim, rowPos[r] + 1, headDim, att, vector);
+                    head(q, out, r * nHeads * headDim + h * headDim, kt, kvh * headDim * cap, cap, vc, kvh * headDim, kvDim,
+                            rowPos[r] + 1, headDim, att, vector);
                 }
             }
         });
     }
 
     /**
-     * One query head: out[qo ..+headDim) = softmax(q·k_s / sqrt(headDim) for s < n) · v. Keys and
-     * values of position s are at kc/vc[s · kvDim + ko ..+headDim); att holds n scores.
+     * One query head: out[qo ..+headDim) = softmax(q·k_s / sqrt(headDim) for s < n) · v. Key d of
+     * position s is kt[kb + d · cap + s]; values of position s are at vc[s · kvDim + vo ..+headDim);
+     * att holds n scores. The vector and scalar paths compute each score with the same fused
+     * multiply-adds in d order, so they agree bit for bit up to the softmax.
      */
-    static void head(float[] q, float[] out, int qo, float[] kc, float[] vc, int ko, int kvDim, int n, int headDim, float[] att, boolean vector) {
+    static void head(float[] q, float[] out, int qo, float[] kt, int kb, int cap, float[] vc, int vo, int kvDim, int n, int headDim,
+                     float[] att, boolean vector) {
         float scale = (float) (1.0 / Math.sqrt(headDim));
+        int s0 = 0;
         if (vector) {
-            scoresVector(q, qo, kc, ko, kvDim, n, headDim, scale, att);
-            Activations.softmaxVector(att, 0, n);
-            weightedSumVector(att, vc, ko, kvDim, n, headDim, out, qo);
+            for (; s0 + L <= n; s0 += L) {
+                FloatVector acc = FloatVector.zero(F);
+                for (int d = 0, ko = kb + s0; d < headDim; d++, ko += cap) {
+                    acc = FloatVector.fromArray(F, kt, ko).fma(FloatVector.broadcast(F, q[qo + d]), acc);
+                }
+                acc.mul(scale).intoArray(att, s0);
+            }
+        }
+        for (int s = s0; s < n; s++) {
+            float acc = 0f;
+            for (int d = 0, ko = kb + s; d < headDim; d++, ko += cap) acc = Math.fma(kt[ko], q[qo + d], acc);
+            att[s] = acc * scale;
+        }
+        if (vector) {
+            softmaxWeightedSumVector(att, n, vc, vo, kvDim, headDim, out, qo);
         } else {
-            for (int s = 0; s < n; s++) att[s] = Dot.dotScalar(q, qo, kc, s * kvDim + ko, headDim) * scale;
             Activations.softmaxScalar(att, 0, n);
             java.util.Arrays.fill(out, qo, qo + headDim, 0f);
             for (int s = 0; s < n; s++) {
                 float p = att[s];
-                int vo = s * kvDim + ko;
-                for (int d = 0; d < headDim; d++) out[qo + d] += p * vc[vo + d];
+                int o = s * kvDim + vo;
+                for (int d = 0; d < headDim; d++) out[qo + d] += p * vc[o + d];
             }
         }
     }
 
-    /** att[s] = (q · k_s) · scale: lanes of full vectors with FMAs summed in a fixed order, then the scalar tail. */
-    static void scoresVector(float[] q, int qo, float[] kc, int ko, int kvDim, int n, int headDim, float scale, float[] att) {
-        int upper = headDim - headDim % L;
-        if (upper == L) {
-            // The common small-head case (and stories260K's headDim 8): q stays in a register.
-            FloatVector qv = FloatVector.fromArray(F, q, qo);
-            for (int s = 0; s < n; s++) {
-                int ko2 = s * kvDim + ko;
-                float d = Dot.hsum(FloatVector.fromArray(F, kc, ko2).mul(qv));
-                for (int i = L; i < headDim; i++) d += q[qo + i] * kc[ko2 + i];
-                att[s] = d * scale;
-            }
-            return;
+    /**
+     * out = sum_s softmax(att)[s] · v_s, all in full vectors: the scores are padded with -inf up to
+     * a multiple of L (their e^x is exactly 0), so no position takes a scalar exp; the 1/sum of the
+     * softmax is applied once to the output instead of to every weight. att needs room for n + L - 1.
+     */
+    static void softmaxWeightedSumVector(float[] att, int n, float[] vc, int vo, int kvDim, int headDim, float[] out, int qo) {
+        int nv = (n + L - 1) / L * L;
+        for (int s = n; s < nv; s++) att[s] = Float.NEGATIVE_INFINITY;
+        FloatVector m = FloatVector.fromArray(F, att, 0);
+        for (int s = L; s < nv; s += L) m = m.max(FloatVector.fromArray(F, att, s));
+        FloatVector mv = FloatVector.broadcast(F, m.reduceLanes(VectorOperators.MAX)), acc = FloatVector.zero(F);
+        for (int s = 0; s < nv; s += L) {
+            FloatVector e = VectorMath.exp(FloatVector.fromArray(F, att, s).sub(mv));
+            e.intoArray(att, s);
+            acc = acc.add(e);
         }
-        for (int s = 0; s < n; s++) {
-            int ko2 = s * kvDim + ko;
-            float d = 0f;
-            if (upper > 0) {
-                FloatVector acc = FloatVector.fromArray(F, kc, ko2).mul(FloatVector.fromArray(F, q, qo));
-                for (int i = L; i < upper; i += L) acc = FloatVector.fromArray(F, kc, ko2 + i).fma(FloatVector.fromArray(F, q, qo + i), acc);
-                d = Dot.hsum(acc);
-            }
-            for (int i = upper; i < headDim; i++) d += q[qo + i] * kc[ko2 + i];
-            att[s] = d * scale;
-        }
+        float inv = 1f / Dot.hsum(acc);
+        weightedSumVector(att, vc, vo, kvDim, n, headDim, out, qo);
+        for (int d = 0; d < headDim; d++) out[qo + d] *= inv;
     }
 
     /**

@@ -155,13 +155,7 @@ public final class BatchGenerator implements TextGenerator {
                 int n = Math.min(PREFILL_ROWS, shared - p);
                 model.forwardBatch(new KvCache[]{caches[0]}, new int[][]{prompts[0]}, new int[]{p}, new int[]{n}, new int[]{p});
             }
-            int n = shared * model.config.kvDim();
-            for (int b = 1; b < B; b++) {
-                for (int l = 0; l < model.config.nLayers(); l++) {
-                    System.arraycopy(caches[0].keys[l], 0, caches[b].keys[l], 0, n);
-                    System.arraycopy(caches[0].values[l], 0, caches[b].values[l], 0, n);
-                }
-            }
+            for (int b = 1; b < B; b++) caches[b].copyPrefix(caches[0], shared);
             Arrays.fill(done, shared);
             prefillTokens += shared;
             sharedPrefixTokens += (long) shared * (B - 1);

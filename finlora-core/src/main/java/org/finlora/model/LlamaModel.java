@@ -94,19 +94,20 @@ public final class LlamaModel {
         float[] cos = new float[T * half], sin = new float[T * half];
         rope.angles(pos, T, cos, sin);
         boolean vec = Vectors.ENABLED;
+        int[] rowSeq = new int[T], rowPos = new int[T];
+        for (int t = 0; t < T; t++) rowPos[t] = pos + t;
 
         for (int l = 0; l < c.nLayers(); l++) {
             LlamaWeights.Layer w = weights.layers[l];
             RmsNorm.apply(x, w.attnNorm(), xb, T, dim, c.rmsEps());
             Matmuls.sameInput(new WeightMatrix[]{w.wq(), w.wk(), w.wv()}, xb, new float[][]{q, k, v}, T);
-            float[] kc = cache.keys[l], vc = cache.values[l];
             for (int t = 0; t < T; t++) {
                 rope.rotate(q, t * qDim, c.nHeads(), cos, sin, t);
                 rope.rotate(k, t * kvDim, c.nKvHeads(), cos, sin, t);
             }
-            System.arraycopy(k, 0, kc, pos * kvDim, T * kvDim);
-            System.arraycopy(v, 0, vc, pos * kvDim, T * kvDim);
-            Attention.forward(q, att, T, pos, kc, vc, c.nHeads(), c.nKvHeads(), c.headDim(), vec);
+            cache.put(l, k, 0, v, 0, pos, T);
+            Attention.ragged(q, att, T, rowSeq, rowPos, new float[][]{cache.keys[l]}, new float[][]{cache.values[l]},
+                    c.nHeads(), c.nKvHeads(), c.headDim(), vec);
             w.wo().matmul(att, xb, T);
             add(x, xb, T * dim);
 
@@ -194,8 +195,7 @@ public final class LlamaModel {
             for (int b = 0; b < B; b++) {
                 kc[b] = caches[b].keys[l];
                 vc[b] = caches[b].values[l];
-                System.arraycopy(k, rowStart[b] * kvDim, kc[b], pos[b] * kvDim, count[b] * kvDim);
-                System.arraycopy(v, rowStart[b] * kvDim, vc[b], pos[b] * kvDim, count[b] * kvDim);
+                caches[b].put(l, k, rowStart[b] * kvDim, v, rowStart[b] * kvDim, pos[b], count[b]);
             }
             Attention.ragged(q, att, N, rowSeq, rowPos, kc, vc, c.nHeads(), c.nKvHeads(), c.headDim(), vec);
             w.wo().matmul(att, xb, N);
