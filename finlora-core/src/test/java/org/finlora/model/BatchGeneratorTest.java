@@ -140,6 +140,21 @@ class BatchGeneratorTest {
     }
 
     @Test
+    void batchSizeOneAndSevenGiveTheSameAnswers() {
+        // The eval loop's view: the same prompts (BOS only, short stories, FPB contexts) in batches of 1 and of 7.
+        List<String> prompts = prompts(10);
+        assertTrue(prompts.size() > 7, "needs a full batch of 7 and a ragged remainder: " + prompts.size());
+        int maxNew = 12;
+        List<String> one = new ArrayList<>(), seven = new ArrayList<>();
+        BatchGenerator g1 = new BatchGenerator(model, tok), g7 = new BatchGenerator(model, tok);
+        for (int s = 0; s < prompts.size(); s++) one.addAll(g1.generate(prompts.subList(s, s + 1), maxNew));
+        for (int s = 0; s < prompts.size(); s += 7) seven.addAll(g7.generate(prompts.subList(s, Math.min(prompts.size(), s + 7)), maxNew));
+        assertEquals(one, seven);
+        assertEquals(g1.decodeTokens, g7.decodeTokens, "the same number of decode steps per sequence");
+        assertTrue(one.stream().anyMatch(t -> !t.isEmpty()), "something was generated");
+    }
+
+    @Test
     void sharedInstructionPrefixIsRunOnceAndGivesTheSameTokens() {
         List<String> all = prompts(5);
         List<String> fpb = all.subList(4, all.size());   // FinLoRA FPB contexts: same instruction, different sentences
