@@ -103,7 +103,7 @@ public final class BatchGenerator implements TextGenerator {
         for (int b = 0; b < B; b++) pos[b] = prompts[b].length;
         boolean[] live = new boolean[B];
         Arrays.fill(live, true);
-        int[] seq = new int[B], next = new int[B], stepPos = new int[B], ones = new int[B], zeros = new int[B];
+        int[] seq = new int[B], stepPos = new int[B], ones = new int[B];
         Arrays.fill(ones, 1);
         while (true) {
             int n = 0;
@@ -120,18 +120,20 @@ public final class BatchGenerator implements TextGenerator {
                     continue;
                 }
                 seq[n] = b;
-                next[n] = id;
                 stepPos[n] = pos[b]++;
                 n++;
             }
             if (n == 0) break;
+            // The token each sequence runs is the one it just produced: out[b][produced[b] - 1].
             KvCache[] stepCaches = new KvCache[n];
             int[][] stepTokens = new int[n][];
+            int[] stepOff = new int[n];
             for (int i = 0; i < n; i++) {
                 stepCaches[i] = caches[seq[i]];
-                stepTokens[i] = new int[]{next[i]};
+                stepTokens[i] = out[seq[i]];
+                stepOff[i] = produced[seq[i]] - 1;
             }
-            float[] step = model.forwardBatch(stepCaches, stepTokens, Arrays.copyOf(zeros, n), Arrays.copyOf(ones, n), Arrays.copyOf(stepPos, n));
+            float[] step = model.forwardBatch(stepCaches, stepTokens, stepOff, Arrays.copyOf(ones, n), Arrays.copyOf(stepPos, n));
             for (int i = 0; i < n; i++) System.arraycopy(step, i * vocab, logits, seq[i] * vocab, vocab);
             decodeTokens += n;
         }
