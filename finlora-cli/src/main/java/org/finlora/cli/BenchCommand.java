@@ -191,6 +191,13 @@ final class BenchCommand implements Runnable {
             buf.fill((byte) 1);
             double ss = time(() -> Streaming.sumFloats(buf));
             System.out.printf(Locale.ROOT, "memory read bandwidth (%d MiB stream): %.2f GB/s (%s)%n", streamMib, buf.byteSize() / ss / 1e9, lastCores);
+
+            double c1 = time(org.finlora.kernel.ComputeProbe::fmaChains);
+            double cn = time(org.finlora.kernel.ComputeProbe::fmaChainsOnEveryThread);
+            double g1 = org.finlora.kernel.ComputeProbe.flopsPerCall() / c1 / 1e9;
+            double gn = Parallel.threads() * org.finlora.kernel.ComputeProbe.flopsPerCall() / cn / 1e9;
+            System.out.printf(Locale.ROOT, "vector FMA throughput: 1 thread %.1f GFLOPS, %d threads %.1f GFLOPS = %.2fx (%s)%n", g1,
+                    Parallel.threads(), gn, gn / g1, lastCores);
             System.out.println("peak RSS: " + mib(peakRssBytes()));
         }
 

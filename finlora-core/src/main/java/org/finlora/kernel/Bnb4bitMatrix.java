@@ -42,7 +42,8 @@ public final class Bnb4bitMatrix extends DequantMatrix {
     /** The compressed absmax when double-quantized (kept for writing bnb checkpoints), else null. */
     private final DoubleQuant.Nested nested;
     private final float[] table;
-    private final FloatVector tableLo, tableHi;
+    /** The table's float bits, entries 0..7 and 8..15, for the 8-lane int lookups. */
+    private final IntVector tableLo, tableHi;
     /** Blocks per row when blocks never straddle rows (cols % blocksize == 0), else 0. */
     private final int blocksPerRow;
 
@@ -57,8 +58,8 @@ public final class Bnb4bitMatrix extends DequantMatrix {
         this.scales = scales;
         this.nested = nested;
         this.table = type.table();
-        this.tableLo = FloatVector.fromArray(F8, table, 0);
-        this.tableHi = FloatVector.fromArray(F8, table, 8);
+        this.tableLo = FloatVector.fromArray(F8, table, 0).reinterpretAsInts();
+        this.tableHi = FloatVector.fromArray(F8, table, 8).reinterpretAsInts();
         this.blocksPerRow = cols % blocksize == 0 ? cols / blocksize : 0;
     }
 
@@ -207,7 +208,7 @@ public final class Bnb4bitMatrix extends DequantMatrix {
         }
     }
 
-    /** Decode strategy of the tiles (benchmark knob): 0 = two-vector selectFrom lookup, 1 = scalar decode. */
+    /** Decode strategy of the tiles (benchmark knob): 0 = vector table lookup, 1 = scalar decode. */
     int lookup = 0;
 
     /** The scratch-free T = 1 kernel applies: 256-bit lookups, blocks aligned to rows, whole 16-column groups. */
@@ -227,9 +228,8 @@ public final class Bnb4bitMatrix extends DequantMatrix {
     }
 
     /**
-     * Decode (T = 1) without scratch: per block the 16-entry table is scaled once (two multiplies),
-     * then each 16-column group is looked up in registers (two-vector selectFrom) and multiplied
-     * straight into two accumulators. Timed faster than dequantize-to-scratch for T = 1 (see report).
+     * Decode (T = 1) without scratch: each 16-column group is looked up in registers and multiplied
+     * into two per-block accumulators; the block scale is applied once per block.
      */
     void matvecDirect(float[] x, float[] y) {
         Parallel.forRange(rows, 8, (start, end) -> {
@@ -237,24 +237,38 @@ public final class Bnb4bitMatrix extends DequantMatrix {
         });
     }
 
+    /** The 8 zero-extended code bytes of the 16-column group starting at column c of row r. */
+    private IntVector codeGroup(long rowBase, int c) {
+        return (IntVector) ByteVector.fromMemorySegment(B8, codes, rowBase + (long) (c >>> 4) * 8, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
+    }
+
+    /**
+     * table[code] for 8 codes: AVX2 permutes 8 lanes, so both halves of the 16-entry table are
+     * permuted by the low 3 bits and blended on bit 3 of the code, which {@code bit3AtSign} holds in
+     * its sign bit (one shift and a compare with zero, cheaper than masking and comparing for equality).
+     */
+    private FloatVector lookup(IntVector code, IntVector bit3AtSign) {
+        return code.selectFrom(tableLo).blend(code.selectFrom(tableHi), bit3AtSign.compare(VectorOperators.LT, 0)).reinterpretAsFloats();
+    }
+
     private float rowDot(int r, float[] x) {
         long rowBase = r * rowBytes;
         int sBase = r * blocksPerRow;
-        FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
+        FloatVector acc = FloatVector.zero(F8);
         for (int b = 0; b < blocksPerRow; b++) {
-            float s = scales[sBase + b];
-            FloatVector t0 = tableLo.mul(s), t1 = tableHi.mul(s);
+            FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
             int cEnd = (b + 1) * blocksize;
             for (int c = b * blocksize; c < cEnd; c += 16) {
-                ByteVector bv = ByteVector.fromMemorySegment(B8, codes, rowBase + (long) (c >>> 4) * 8, ByteOrder.LITTLE_ENDIAN);
-                IntVector iv = (IntVector) bv.convertShape(VectorOperators.B2I, I8, 0);
-                FloatVector lo = (FloatVector) iv.and(15).convert(VectorOperators.I2F, 0);
-                FloatVector hi = (FloatVector) iv.lanewise(VectorOperators.LSHR, 4).and(15).convert(VectorOperators.I2F, 0);
-                acc0 = lo.selectFrom(t0, t1).fma(FloatVector.fromArray(F8, x, c), acc0);
-                acc1 = hi.selectFrom(t0, t1).fma(FloatVector.fromArray(F8, x, c + 8), acc1);
+                IntVector iv = codeGroup(rowBase, c);   // low nibble: column c + j, high nibble: column c + 8 + j
+                FloatVector lo = lookup(iv, iv.lanewise(VectorOperators.LSHL, 28));
+                FloatVector hi = lookup(iv.lanewise(VectorOperators.LSHR, 4), iv.lanewise(VectorOperators.LSHL, 24));
+                acc0 = lo.fma(FloatVector.fromArray(F8, x, c), acc0);
+                acc1 = hi.fma(FloatVector.fromArray(F8, x, c + 8), acc1);
             }
+            acc = acc0.add(acc1).fma(FloatVector.broadcast(F8, scales[sBase + b]), acc);
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     @Override
@@ -269,12 +283,9 @@ public final class Bnb4bitMatrix extends DequantMatrix {
         for (int k = 0; k < body; k += 16) {
             int c = c0 + k;
             float s = scales[sBase + c / blocksize];
-            ByteVector bv = ByteVector.fromMemorySegment(B8, codes, rowBase + (long) (c >>> 4) * 8, ByteOrder.LITTLE_ENDIAN);
-            IntVector iv = (IntVector) bv.convertShape(VectorOperators.B2I, I8, 0);
-            FloatVector lo = (FloatVector) iv.and(15).convert(VectorOperators.I2F, 0);
-            FloatVector hi = (FloatVector) iv.lanewise(VectorOperators.LSHR, 4).and(15).convert(VectorOperators.I2F, 0);
-            lo.selectFrom(tableLo, tableHi).mul(s).intoArray(dst, off + k);
-            hi.selectFrom(tableLo, tableHi).mul(s).intoArray(dst, off + k + 8);
+            IntVector iv = codeGroup(rowBase, c);
+            lookup(iv, iv.lanewise(VectorOperators.LSHL, 28)).mul(s).intoArray(dst, off + k);
+            lookup(iv.lanewise(VectorOperators.LSHR, 4), iv.lanewise(VectorOperators.LSHL, 24)).mul(s).intoArray(dst, off + k + 8);
         }
         if (body < len) dequantize(r, c0 + body, len - body, dst, off + body);
     }

@@ -89,14 +89,14 @@ public final class Q4_0Matrix extends RowMatrix {
         for (int b = 0; b < n; b += BLOCK, o += BLOCK_BYTES) {
             float d = Float.float16ToFloat(data.get(Floats.I16_LE, o));
             int ob = off + b;
-            if (vector) {   // nibbles split in int lanes, as in dot
+            if (vector) {   // zero-extended nibbles in int lanes (bit-identical to the scalar (q - 8)·d)
                 FloatVector dv = FloatVector.broadcast(F, d);
-                IntVector p0 = (IntVector) ByteVector.fromMemorySegment(B8, data, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I8, 0);
-                IntVector p1 = (IntVector) ByteVector.fromMemorySegment(B8, data, o + 10, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I8, 0);
+                IntVector p0 = (IntVector) ByteVector.fromMemorySegment(B8, data, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
+                IntVector p1 = (IntVector) ByteVector.fromMemorySegment(B8, data, o + 10, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
                 ((FloatVector) p0.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(dv).intoArray(out, ob);
                 ((FloatVector) p1.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(dv).intoArray(out, ob + 8);
-                ((FloatVector) p0.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(dv).intoArray(out, ob + 16);
-                ((FloatVector) p1.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(dv).intoArray(out, ob + 24);
+                ((FloatVector) p0.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(dv).intoArray(out, ob + 16);
+                ((FloatVector) p1.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(dv).intoArray(out, ob + 24);
             } else {
                 for (int j = 0; j < BLOCK / 2; j++) {
                     int p = data.get(ValueLayout.JAVA_BYTE, o + 2 + j) & 0xFF;
@@ -107,39 +107,68 @@ public final class Q4_0Matrix extends RowMatrix {
         }
     }
 
+    /**
+     * Decode (T = 1) rows [r0, r1): the x sums of each 32-column block are taken once per call, so the
+     * dot can use the nibbles q in 0..15 directly: sum (q - 8)·d·x = d·(sum q·x) - 8·d·(sum x).
+     */
+    @Override
+    public void matmulRows(float[] x, float[] y, int T, int r0, int r1, boolean vector) {
+        if (T != 1 || !vector) {
+            super.matmulRows(x, y, T, r0, r1, vector);
+            return;
+        }
+        int nb = cols / BLOCK;
+        float[] xs = scratch(nb);
+        for (int b = 0; b < nb; b++) {
+            FloatVector v = FloatVector.fromArray(F, x, b * BLOCK).add(FloatVector.fromArray(F, x, b * BLOCK + 8))
+                    .add(FloatVector.fromArray(F, x, b * BLOCK + 16)).add(FloatVector.fromArray(F, x, b * BLOCK + 24));
+            xs[b] = Dot.hsum(v);
+        }
+        for (int r = r0; r < r1; r++) y[r] = dotFolded(r, x, xs);
+    }
+
+    /** Row r · x with the -8 offset folded out through the block sums xs of x. */
+    private float dotFolded(int r, float[] x, float[] xs) {
+        long o = r * rowBytes;
+        int nb = cols / BLOCK;
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+        float offset = 0f;
+        for (int b = 0; b < nb; b++, o += BLOCK_BYTES) {
+            int xo = b * BLOCK;
+            float d = Float.float16ToFloat(data.get(Floats.I16_LE, o));
+            // zero-extended bytes: low nibble = p & 15, high nibble = p >>> 4, no masking or sign fix-up
+            IntVector p0 = (IntVector) ByteVector.fromMemorySegment(B8, data, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
+            IntVector p1 = (IntVector) ByteVector.fromMemorySegment(B8, data, o + 10, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
+            FloatVector lo0 = (FloatVector) p0.and(0x0F).convert(VectorOperators.I2F, 0);
+            FloatVector lo1 = (FloatVector) p1.and(0x0F).convert(VectorOperators.I2F, 0);
+            FloatVector hi0 = (FloatVector) p0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
+            FloatVector hi1 = (FloatVector) p1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
+            FloatVector s0 = lo1.fma(FloatVector.fromArray(F, x, xo + 8), lo0.mul(FloatVector.fromArray(F, x, xo)));
+            FloatVector s1 = hi1.fma(FloatVector.fromArray(F, x, xo + 24), hi0.mul(FloatVector.fromArray(F, x, xo + 16)));
+            FloatVector dv = FloatVector.broadcast(F, d);
+            acc0 = s0.fma(dv, acc0);
+            acc1 = s1.fma(dv, acc1);
+            offset += d * xs[b];
+        }
+        return Dot.hsum(acc0.add(acc1)) - 8f * offset;
+    }
+
+    /** Scalar reference of the decode dot (the Vector API decode is {@link #dotFolded}). */
     @Override
     protected float dot(int r, float[] x, int xOff, boolean vector) {
         long o = r * rowBytes;
         int nb = cols / BLOCK;
-        if (!vector) {
-            float s = 0f;
-            for (int b = 0; b < nb; b++, o += BLOCK_BYTES) {
-                float d = Float.float16ToFloat(data.get(Floats.I16_LE, o));
-                int xo = xOff + b * BLOCK;
-                float bs = 0f;
-                for (int j = 0; j < BLOCK / 2; j++) {
-                    int p = data.get(ValueLayout.JAVA_BYTE, o + 2 + j) & 0xFF;
-                    bs += ((p & 0x0F) - 8) * x[xo + j] + ((p >>> 4) - 8) * x[xo + j + 16];
-                }
-                s += bs * d;
-            }
-            return s;
-        }
-        // Nibbles are split in int lanes after one sign-extending load of 8 packed bytes (byte-lane
-        // shifts are emulated on AVX2); everything stays in this one loop so C2 keeps vectors in registers.
-        FloatVector acc = FloatVector.zero(F);
+        float s = 0f;
         for (int b = 0; b < nb; b++, o += BLOCK_BYTES) {
+            float d = Float.float16ToFloat(data.get(Floats.I16_LE, o));
             int xo = xOff + b * BLOCK;
-            IntVector p0 = (IntVector) ByteVector.fromMemorySegment(B8, data, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I8, 0);
-            IntVector p1 = (IntVector) ByteVector.fromMemorySegment(B8, data, o + 10, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I8, 0);
-            FloatVector lo0 = (FloatVector) p0.and(0x0F).sub(8).convert(VectorOperators.I2F, 0);
-            FloatVector lo1 = (FloatVector) p1.and(0x0F).sub(8).convert(VectorOperators.I2F, 0);
-            FloatVector hi0 = (FloatVector) p0.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8).convert(VectorOperators.I2F, 0);
-            FloatVector hi1 = (FloatVector) p1.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8).convert(VectorOperators.I2F, 0);
-            FloatVector s0 = lo1.fma(FloatVector.fromArray(F, x, xo + 8), lo0.mul(FloatVector.fromArray(F, x, xo)));
-            FloatVector s1 = hi1.fma(FloatVector.fromArray(F, x, xo + 24), hi0.mul(FloatVector.fromArray(F, x, xo + 16)));
-            acc = s0.add(s1).fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(Floats.I16_LE, o))), acc);
+            float bs = 0f;
+            for (int j = 0; j < BLOCK / 2; j++) {
+                int p = data.get(ValueLayout.JAVA_BYTE, o + 2 + j) & 0xFF;
+                bs += ((p & 0x0F) - 8) * x[xo + j] + ((p >>> 4) - 8) * x[xo + j + 16];
+            }
+            s += bs * d;
         }
-        return Dot.hsum(acc);
+        return s;
     }
 }

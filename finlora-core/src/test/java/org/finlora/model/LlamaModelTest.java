@@ -59,7 +59,9 @@ class LlamaModelTest {
                 double err = 0;
                 for (int i = 0; i < ref.length; i++) err += (got[i] - ref[i]) * (got[i] - ref[i]);
                 double rel = Math.sqrt(err / refNorm);
-                double bound = switch (q) { case "f32" -> 0; case "q8_0" -> 0.02; default -> 0.25; };
+                // f32 is the same arithmetic, up to float summation order (Vector API reductions run as
+                // Java fallbacks before C2 compiles them, and the two models may be at different stages)
+                double bound = switch (q) { case "f32" -> 1e-6; case "q8_0" -> 0.02; default -> 0.25; };
                 assertTrue(rel <= bound, q + " relative logit error " + rel);
             }
         }
