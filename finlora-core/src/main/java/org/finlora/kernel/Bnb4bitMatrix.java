@@ -232,7 +232,7 @@ public final class Bnb4bitMatrix extends DequantMatrix {
      * into two per-block accumulators; the block scale is applied once per block.
      */
     void matvecDirect(float[] x, float[] y) {
-        Parallel.forRange(rows, 8, (start, end) -> {
+        Parallel.forRange(rows, Parallel.minChunk(8, cols), (start, end) -> {
             for (int r = start; r < end; r++) y[r] = rowDot(r, x);
         });
     }

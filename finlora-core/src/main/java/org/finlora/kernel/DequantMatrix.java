@@ -100,7 +100,7 @@ public abstract class DequantMatrix extends WeightMatrix {
 
     public void matmulVector(float[] x, float[] y, int T) {
         int groups = (rows + ROW_GROUP - 1) / ROW_GROUP;
-        Parallel.forRange(groups, 1, (g0, g1) -> {
+        Parallel.forRange(groups, Parallel.minChunk(1, (long) ROW_GROUP * cols * T), (g0, g1) -> {
             float[] w = new float[ROW_GROUP * tile];
             for (int g = g0; g < g1; g++) {
                 int r0 = g * ROW_GROUP, nr = Math.min(ROW_GROUP, rows - r0);
@@ -181,7 +181,7 @@ public abstract class DequantMatrix extends WeightMatrix {
     public void matmulTransposedVector(float[] dy, float[] dx, int T) {
         int nTiles = (cols + tile - 1) / tile;
         int groups = (rows + ROW_GROUP - 1) / ROW_GROUP;
-        Parallel.forRange(nTiles, 1, (ta, tb) -> {
+        Parallel.forRange(nTiles, Parallel.minChunk(1, (long) tile * rows * T), (ta, tb) -> {
             float[] w = new float[ROW_GROUP * tile];
             int L = F.length();
             for (int ti = ta; ti < tb; ti++) {

@@ -29,7 +29,7 @@ public final class Matmuls {
             }
         }
         boolean vector = Vectors.ENABLED;
-        Parallel.forRange(total, T == 1 ? 64 : RowMatrix.ROW_BLOCK, (s, e) -> {
+        Parallel.forRange(total, Parallel.minChunk(T == 1 ? 64 : RowMatrix.ROW_BLOCK, (long) ws[0].cols * T), (s, e) -> {
             int base = 0;
             for (int i = 0; i < ws.length; i++) {
                 int lo = Math.max(s, base), hi = Math.min(e, base + ws[i].rows);

@@ -44,6 +44,18 @@ public final class Parallel {
         old.shutdown();
     }
 
+    /**
+     * Multiply-adds below which a task is not worth handing to another thread: waking a parked worker
+     * and joining it costs tens of microseconds, as long as this much work on one core.
+     */
+    static final long MIN_TASK_WORK = 1L << 17;
+
+    /** The chunk (in indices of workPerIndex multiply-adds each) worth a task, and at least floor. */
+    public static int minChunk(int floor, long workPerIndex) {
+        long n = (MIN_TASK_WORK + Math.max(1, workPerIndex) - 1) / Math.max(1, workPerIndex);
+        return (int) Math.max(floor, Math.min(Integer.MAX_VALUE, n));
+    }
+
     /** Runs body over [0, n) split into at most threads() contiguous chunks of at least minChunk. */
     public static void forRange(int n, int minChunk, RangeBody body) {
         int chunks = Math.min(threads(), Math.max(1, n / Math.max(1, minChunk)));

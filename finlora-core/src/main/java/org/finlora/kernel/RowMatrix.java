@@ -48,7 +48,7 @@ public abstract class RowMatrix extends WeightMatrix {
     /** {@link #matmul(float[], float[], int)} with the kernel path chosen explicitly (tests compare both). */
     public void matmul(float[] x, float[] y, int T, boolean vector) {
         checkSizes(x, y, T, "x", "y");
-        Parallel.forRange(rows, T == 1 ? 64 : ROW_BLOCK, (r0, r1) -> matmulRows(x, y, T, r0, r1, vector));
+        Parallel.forRange(rows, Parallel.minChunk(T == 1 ? 64 : ROW_BLOCK, (long) cols * T), (r0, r1) -> matmulRows(x, y, T, r0, r1, vector));
     }
 
     /**
@@ -117,7 +117,7 @@ public abstract class RowMatrix extends WeightMatrix {
         int align = blockAlign();
         int nBlocks = (cols + align - 1) / align;
         int nc = Math.max(align, BACK_COLS / align * align);
-        Parallel.forRange(nBlocks, Math.max(1, 64 / align), (b0, b1) -> {
+        Parallel.forRange(nBlocks, Parallel.minChunk(Math.max(1, 64 / align), (long) align * rows * T), (b0, b1) -> {
             int cStart = b0 * align, cEnd = Math.min(cols, b1 * align);
             float[] p = scratch(BACK_ROWS * Math.min(nc, cEnd - cStart));
             for (int c0 = cStart; c0 < cEnd; c0 += nc) {

@@ -110,7 +110,10 @@ public final class Llama2cTokenizer implements Tokenizer {
 
     /** The token whose piece is piece(a) + piece(b), or -1; cached per pair (the merge loop asks the same pairs again). */
     private int mergeOf(int a, int b) {
-        long key = ((long) a << 32) | (b & 0xFFFFFFFFL);
+        // Long.hashCode of (a << 32 | b) is a ^ b, which collides for every pair with the same xor (with a
+        // 512-token vocabulary, 262K pairs share 512 hashes); multiplying by an odd constant is a bijection
+        // on 64 bits that spreads the pair over the hash.
+        long key = (((long) a << 32) | (b & 0xFFFFFFFFL)) * 0x9E3779B97F4A7C15L;
         Integer m = mergeCache.get(key);
         if (m == null) {
             Integer id = ids.get(str(a) + str(b));
