@@ -58,7 +58,10 @@ probe_wall = max([v for k, v in times.items() if k.startswith("probe_lr")] or [0
     max([v for k, v in times.items() if k.startswith("probe_eval")] or [0])
 probe_files = list((work / "probe").glob("eval_lr*/*-summary.json"))
 probe_reused = bool(probe_files) and max(f.stat().st_mtime for f in probe_files) < (work / "knobs.txt").stat().st_mtime
-total_all = total + (probe_wall if probe_reused else 0)
+# from the probe's start (its slice files are its first output) to now: the real time it took to make this page
+# (total_seconds.txt is written when the last eval ends, so rerunning this script alone does not change the figure)
+total_all = ((work / "total_seconds.txt").stat().st_mtime - (work / "probe" / "fpb_fit.jsonl").stat().st_mtime
+             if probe_reused else total)
 lr = (work / "lr.txt").read_text().strip()
 probe = [l.split("\t") for l in (work / "probe.tsv").read_text().splitlines() if l.strip()]
 hold_rows = [json.loads(l) for l in open(work / "probe" / "fpb_hold.jsonl", encoding="utf-8") if l.strip()]
@@ -80,6 +83,12 @@ def train_info(name):
 
 
 train = {(c, t): train_info(f"{c}_{t}") for c, *_ in CONFIGS for t, _ in TASKS}
+tsteps = {t: train[(CONFIGS[0][0], t)]["steps"] for t, _ in TASKS}  # steps per task (the same for both configs)
+for c, *_ in CONFIGS:
+    for t, _ in TASKS:
+        assert train[(c, t)]["steps"] == tsteps[t], (c, t)
+steps_text = (f"{steps} steps" if len(set(tsteps.values())) == 1 else
+              ", ".join(f"{tt} {tsteps[t]}" for t, tt in TASKS) + " steps")
 
 
 def mean(xs):
@@ -209,6 +218,19 @@ w(f"- Over the base: the adapters add **{gains['nf4_r4']:+.1f}** (nf4 r4) and **
 w(f"- Over always answering the majority label: mean {vs_maj['nf4_r4']:+.1f} (nf4 r4) and {vs_maj['int8_r8']:+.1f} (int8 r8) points. "
   + ("Above the majority reference: " + "; ".join(above) + "." if above else "No adapter is above the majority reference on any task.")
   + " With 131–1605 dev rows per task, differences of 1–3 points are within noise (one seed).")
+one, some = [], []
+for c, title, *_ in CONFIGS:
+    for t, tt in TASKS:
+        preds = Counter(r["predicted"] for r in res[(c, t)]["rows"])
+        name = f"{title.replace(' adapters', '')} {tt}"
+        if len(preds) == 1:
+            one.append(f"{name} (`{next(iter(preds))}`)")
+        else:
+            minority = sum(1 for r in res[(c, t)]["rows"] if r["correct"] and r["target"].strip() != maj[t]["label"])
+            some.append(f"{name} ({minority} rows of other labels right)")
+w("- Does an adapter read the input? " + ("It answers the same label for every dev row on " + ", ".join(one) + ": "
+  "it learned the answer format and the training set's majority label, nothing from the input. " if one else "")
+  + ("It varies its answer with the input on " + ", ".join(some) + "; see the recall table." if some else ""))
 w("")
 
 w("## What the models answer\n")
@@ -262,7 +284,8 @@ w("| quantization / rank | nf4 r4, int8 r8 | nf4 r4, int8 r8 |")
 w("| alpha / dropout | 32 / 0.1 | 32 / 0.1 |")
 w("| target modules | q, k, v | all seven projections (CLI default): more adapted weights for a model this small |")
 w(f"| lr | 1e-4, warmup 3%, then constant | **{lr}**, chosen by the probe below; no warmup, linear decay to 0 |")
-w(f"| length of training | 4 epochs, batch 8 × accum 2 | **{steps} steps × batch {batch}** = {steps * batch} sequences per adapter (a fraction of one epoch, see Training) |")
+w(f"| length of training | 4 epochs, batch 8 × accum 2 | **{steps_text}, batch {batch}** = "
+  + ", ".join(sorted({str(v * batch) for v in tsteps.values()}, key=int)) + " sequences per adapter (a fraction of one epoch, see Training) |")
 w("| optimizer | ZeroOneAdam (DeepSpeed), weight decay 0.005 | AdamW, weight decay 0, grad-norm clip 1.0, seed 42 |")
 w("| loss | answer tokens (+ last prompt token) | answer tokens + EOS only (no `--train-on-inputs`) |")
 w("| train data | FinLoRA train files | shared train files; NER: `ner_train_part1` only (8223 rows, more than the steps use; tokenizing parts 2 and 3 too would cost minutes per config); skip sequences > 512 tokens (`--skip-long`, the model's context) |")
@@ -289,7 +312,7 @@ for c, title, *_ in CONFIGS:
         x = train[(c, t)]
         w(f"| {c} {tt} | {x['seqs']} ({x['skipped']}) | {x['steps']} | {x['first']:.3f} | {x['last']:.3f} | {x['tokens']} | {x['tps']} | {x['wall']:.0f} s |")
 w("")
-w("Fraction of one epoch seen per adapter: " + ", ".join(f"{tt} {min(1.0, steps * batch / train[(CONFIGS[0][0], t)]['seqs']):.0%}"
+w("Fraction of one epoch seen per adapter: " + ", ".join(f"{tt} {min(1.0, tsteps[t] * batch / train[(CONFIGS[0][0], t)]['seqs']):.0%}"
                                                          for t, tt in TASKS) + ".\n")
 w("![training loss per task](results_loss.png)\n")
 
@@ -298,8 +321,15 @@ w(f"Machine: 2 cores shared with two other helpers and the lead, so these are lo
   + ("The base eval ran beside the first trainings; " if probe_reused else "The base eval ran beside the probe; then ")
   + f"the nf4 and int8 adapters trained side by side, one thread each, each config "
   f"evaluating an adapter right after training it. Whole script: {total_all:.0f} s ({total_all / 60:.1f} min)"
-  + (f"; the lr probe ({probe_wall:.0f} s) ran in a first invocation that was stopped after it to raise STEPS once the "
-     f"machine's load was known, and was reused with `REUSE_PROBE=1` ({total} s)" if probe_reused else "") + ".\n")
+  + ("" if not probe_reused else
+     f", from the probe's start to the page. It ran in three invocations: the lr probe ({probe_wall:.0f} s); a run with "
+     f"200 steps for every task, stopped after the FPB adapters when the machine's load (~200-250 training tok/s instead of "
+     f"~800) showed 200 steps per task would overrun the hour; and `REUSE_PROBE=1 KEEP_DONE=1 tools/run_results.sh` "
+     f"({total} s), which kept the probe and the FPB adapters and their evals and trained the other tasks at 120 steps "
+     f"(the script's defaults, STEPS=120 STEPS_fpb=200, now encode this)" if len(set(tsteps.values())) > 1 else
+     f": the lr probe ({probe_wall:.0f} s, run once and reused) plus `REUSE_PROBE=1 KEEP_DONE=1 STEPS={steps} STEPS_fpb={tsteps['fpb']} tools/run_results.sh` ({total} s; "
+     "KEEP_DONE=1 kept the base model's eval from the earlier run)")
+  + ".\n")
 w("| step | wall |")
 w("|---|---|")
 for k, v in times.items():
@@ -307,13 +337,14 @@ for k, v in times.items():
 w("")
 
 w("## Commands\n")
-w("Everything above: `tools/run_results.sh` (knobs: `SHARED`, `WORK`, `STEPS`, `BATCH`, `LRS`, `PROBE_STEPS`, `PROBE_HOLD`, "
-  "`MAX_NEW`, `LIMIT`, `ONLY_EVAL`). Per adapter it runs, e.g. for nf4 r4 on FPB:\n")
+w("Everything above: `tools/run_results.sh` (knobs: `SHARED`, `WORK`, `STEPS`, `STEPS_<task>`, `BATCH`, `LRS`, `PROBE_STEPS`, "
+  "`PROBE_HOLD`, `MAX_NEW`, `LIMIT`, `ONLY_EVAL`, `REUSE_PROBE`, `KEEP_DONE`); the page alone: "
+  "`SHARED=/work/shared /usr/bin/python3 tools/results_md.py runs/results docs > docs/results.md`. Per adapter it runs, e.g. for nf4 r4 on FPB:\n")
 w("```sh")
 w("M=/work/shared/models/stories260K/stories260K.bin; D=/work/shared/data; export FINLORA_SHARED=/work/shared")
 w(f"./finlora eval --model $M --max-new-tokens {max_new} --batch-size 16 --threads 1 --tasks fpb,fiqa,tfns,nwgi,ner --output runs/results/eval_base")
 w(f"./finlora finetune --model $M --alpha 32 --dropout 0.1 --max-seq-len 512 --skip-long --batch-size {batch} --seed 42 --threads 1 \\\n"
-  f"  --quant nf4 --rank 4 --lr {lr} --max-steps {steps} --train $D/fpb_train.jsonl --output runs/results/nf4_r4_fpb")
+  f"  --quant nf4 --rank 4 --lr {lr} --max-steps {tsteps['fpb']} --train $D/fpb_train.jsonl --output runs/results/nf4_r4_fpb")
 w(f"./finlora eval --model $M --max-new-tokens {max_new} --batch-size 16 --threads 1 --quant nf4 \\\n"
   "  --adapter runs/results/nf4_r4_fpb --no-base --task fpb --output runs/results/eval_nf4_r4_fpb")
 w("```\n")
@@ -325,12 +356,14 @@ w("- stories260K is a 260K-parameter model pretrained on children's stories with
   "scores say nothing about FinLoRA's Llama 3.1 8B numbers and must not be compared with the paper.")
 w("- The majority-label reference is the bar that matters here: an adapter that only learned the answer format and the label "
   "prior reaches it without reading the input. Read the recall table to see whether an adapter separates labels at all.")
-w(f"- Compute, not data, bounds these numbers: each adapter saw {steps * batch} training sequences, most of them once "
+w(f"- Compute, not data, bounds these numbers: each adapter saw "
+  + "/".join(sorted({str(v * batch) for v in tsteps.values()}, key=int)) + " training sequences, each once "
   "(FinLoRA: 4 epochs); within the ~1-hour budget on 2 shared cores, ten adapters at ~300–800 tok/s each cannot see more.")
 w("- TFNS labels follow FinLoRA's mapping, not the dataset card (FinLoRA's \"positive\" is the card's Neutral and \"neutral\" its "
   "Bullish); see /work/shared/data/README.md.")
 w("- NWGI dev/train both come from FinLoRA's NWGI *test* file (no NWGI train split was reachable); 7 labels, also scored on 3.")
 w("- NER: `ner_train_part1` has a different label mix (43% person, 38% organization) from ner_dev (69% person, 17% "
-  "organization), which pulls an adapter that learned only the prior away from the dev majority.")
+  "organization), so an NER adapter cannot reach the dev majority by copying its training prior; NER spans also give strong "
+  "surface cues (\"BANK\", \"Inc\", capitalised names), which is where a 260K model can learn something in ~500 sequences.")
 w("- Full dev sets (the files are not in random order, so `--limit` would bias them). One seed, no confidence intervals.")
 print("\n".join(out))
