@@ -9,6 +9,7 @@ import org.finlora.data.Datasets;
 import org.finlora.data.Example;
 import org.finlora.data.FinTask;
 import org.finlora.eval.EvalSuite;
+import org.finlora.eval.NewTokenBudget;
 import org.finlora.eval.Report;
 import org.finlora.eval.TaskResult;
 import org.finlora.eval.TextGenerator;
@@ -33,7 +34,7 @@ import java.util.Set;
 
 /**
  * {@code finlora eval}: the base model and every --adapter on every task, FinLoRA's convention
- * (raw context after BOS, greedy, the task's max new tokens, answer after the last "Answer:").
+ * (raw context after BOS, greedy, the task's max new tokens unless --max-new-tokens, answer after the last "Answer:").
  * The base weights are loaded once and shared by all adapters. Prints one line per model × task
  * with accuracy and weighted F1; writes per-example answers, summaries and report files.
  */
@@ -66,6 +67,12 @@ final class EvalCommand implements Runnable {
     @Option(names = "--batch-size", defaultValue = "8", description = "Prompts generated together (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
+    @Option(names = "--max-new-tokens", paramLabel = "N|auto",
+            description = "Tokens generated per answer: a number for every task, or auto = max(the task's FinLoRA value, "
+                    + "tokens of its longest label + 1 for EOS), for tokenizers that need more than FinLoRA's budget to spell a label "
+                    + "(default: each task's FinLoRA value, see `finlora tasks`).")
+    String maxNewTokens;
+
     @Option(names = "--quant", description = "Convert base weights on load: ${COMPLETION-CANDIDATES}.", completionCandidates = QuantNames.class)
     String quant;
 
@@ -83,6 +90,7 @@ final class EvalCommand implements Runnable {
         if (limit < 0) throw new FinloraException("--limit " + limit + ": expected a number >= 0");
         if (batchSize < 1) throw new FinloraException("--batch-size " + batchSize + ": expected a number >= 1");
         if (noBase && adapters.isEmpty()) throw new FinloraException("--no-base needs at least one --adapter");
+        NewTokenBudget budget = NewTokenBudget.parse(maxNewTokens);
         for (Path a : adapters) Adapters.checkFolder(a);
         if (threads != null) Parallel.setThreads(threads);
         Map<FinTask, List<Example>> examples = readTasks();
@@ -106,7 +114,14 @@ final class EvalCommand implements Runnable {
                     BatchGenerator g = new BatchGenerator(models.get(label), tok);
                     generators.put(label, g);
                     return (TextGenerator) g;
-                }, taskList, examples::get, batchSize, bars::update, output);
+                }, taskList, examples::get, batchSize, (t, ex) -> {
+                    int n = budget.forTask(t, ex, label -> tok.encode(label, false).length);
+                    if (budget != NewTokenBudget.FINLORA) {
+                        System.err.println("max new tokens " + t.name() + ": " + n + " (" + budget.describe() + "; FinLoRA's value "
+                                + t.maxNewTokens() + ")");
+                    }
+                    return n;
+                }, bars::update, output);
             } finally {
                 bars.close();
             }

@@ -116,6 +116,54 @@ class EvalCommandTest {
         }
     }
 
+    /**
+     * --max-new-tokens N generates N tokens per answer and records N; auto raises NWGI's budget to its longest
+     * label in tok512 tokens + 1 (more than FinLoRA's 10) and keeps FPB's 10; a bad value is a one-line error.
+     */
+    @Test
+    void maxNewTokensFixedAndAuto(@TempDir Path dir) throws Exception {
+        Path nwgiDev = fpbDev().resolveSibling("nwgi_dev.jsonl");
+        Path fixed = dir.resolve("fixed"), auto = dir.resolve("auto"), autoFpb = dir.resolve("auto_fpb");
+        GenerateCommandTest.Run r = run("eval", "--model", stories().toString(), "--data", fpbDev().toString(), "--limit", "3",
+                "--max-new-tokens", "4", "--output", fixed.toString());
+        assertEquals(0, r.code(), r.err());
+        assertEquals(4, JSON.readTree(Files.readString(fixed.resolve("base-fpb-summary.json"))).get("max_new_tokens").asInt());
+        assertTrue(r.err().contains("max new tokens fpb: 4 (4; FinLoRA's value 10)"), r.err());
+        List<JsonNode> fixedAnswers = jsonLines(fixed.resolve("base-fpb-answers.jsonl"));
+        assertTrue(Files.readString(fixed.resolve("report.md")).contains("Max new tokens: FPB 4."));
+
+        GenerateCommandTest.Run a = run("eval", "--model", stories().toString(), "--data", nwgiDev.toString(), "--limit", "2",
+                "--max-new-tokens", "auto", "--output", auto.toString());
+        assertEquals(0, a.code(), a.err());
+        GenerateCommandTest.Run af = run("eval", "--model", stories().toString(), "--data", fpbDev().toString(), "--limit", "1",
+                "--max-new-tokens", "auto", "--output", autoFpb.toString());
+        assertEquals(0, af.code(), af.err());
+        assertEquals(10, JSON.readTree(Files.readString(autoFpb.resolve("base-fpb-summary.json"))).get("max_new_tokens").asInt());
+
+        List<Example> fpbRows = Datasets.read(fpbDev(), 3), nwgiRows = Datasets.read(nwgiDev, 2);
+        try (Checkpoint ck = ModelLoader.load(stories().toString(), null)) {
+            Tokenizer tok = ck.tokenizer();
+            int longest = 0;
+            for (String l : org.finlora.data.FinTask.byName("nwgi").labels()) longest = Math.max(longest, tok.encode(l, false).length);
+            assertTrue(longest + 1 > 10, "tok512 needs more than FinLoRA's 10 tokens for some NWGI label: " + longest);
+            int nwgiBudget = JSON.readTree(Files.readString(auto.resolve("base-nwgi-summary.json"))).get("max_new_tokens").asInt();
+            assertEquals(longest + 1, nwgiBudget);
+            assertTrue(a.err().contains("max new tokens nwgi: " + (longest + 1) + " (auto"), a.err());
+            LlamaModel m = LlamaModel.load(ck, null);
+            for (int i = 0; i < 3; i++) {
+                assertEquals(reference(m, tok, fpbRows.get(i).context(), 4), fixedAnswers.get(i).get("output").asText(), "fpb " + i);
+            }
+            List<JsonNode> autoAnswers = jsonLines(auto.resolve("base-nwgi-answers.jsonl"));
+            for (int i = 0; i < 2; i++) {
+                assertEquals(reference(m, tok, nwgiRows.get(i).context(), longest + 1), autoAnswers.get(i).get("output").asText(), "nwgi " + i);
+            }
+        }
+
+        GenerateCommandTest.Run bad = run("eval", "--model", stories().toString(), "--data", fpbDev().toString(), "--max-new-tokens", "lots");
+        assertEquals(1, bad.code());
+        assertEquals("error: --max-new-tokens lots: expected a number >= 1 or auto", bad.err().strip());
+    }
+
     @Test
     void everyAdapterOnEveryTaskWithTheBaseLoadedOnce(@TempDir Path dir) throws Exception {
         LlamaConfig config;

@@ -58,10 +58,20 @@ public final class Evaluator {
         }
     }
 
-    /** Generates, extracts answers and scores. {@code model} labels the result row ("base" or an adapter). */
+    /** {@link #evaluate(String, FinTask, List, TextGenerator, int, int, Progress)} with the task's FinLoRA max new tokens. */
     public static TaskResult evaluate(String model, FinTask task, List<Example> examples, TextGenerator generator,
                                       int batchSize, Progress progress) {
+        return evaluate(model, task, examples, generator, batchSize, task.maxNewTokens(), progress);
+    }
+
+    /**
+     * Generates at most {@code maxNewTokens} tokens per example, extracts answers and scores; the
+     * result records the budget. {@code model} labels the result row ("base" or an adapter).
+     */
+    public static TaskResult evaluate(String model, FinTask task, List<Example> examples, TextGenerator generator,
+                                      int batchSize, int maxNewTokens, Progress progress) {
         if (batchSize < 1) throw new FinloraException("--batch-size must be at least 1, got " + batchSize);
+        if (maxNewTokens < 1) throw new FinloraException("--max-new-tokens must be at least 1, got " + maxNewTokens);
         validate(task, examples);
         int n = examples.size();
         List<String> outputs = new ArrayList<>(n);
@@ -71,7 +81,7 @@ public final class Evaluator {
             int end = Math.min(n, start + batchSize);
             List<String> prompts = new ArrayList<>(end - start);
             for (int i = start; i < end; i++) prompts.add(examples.get(i).context());
-            List<String> out = generator.generate(prompts, task.maxNewTokens());
+            List<String> out = generator.generate(prompts, maxNewTokens);
             if (out.size() != prompts.size()) {
                 throw new IllegalStateException("generator returned " + out.size() + " outputs for " + prompts.size() + " prompts");
             }
@@ -79,11 +89,17 @@ public final class Evaluator {
             progress.update(end, n);
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
-        return score(model, task, examples, outputs, batchSize, seconds);
+        return score(model, task, examples, outputs, batchSize, maxNewTokens, seconds);
     }
 
-    /** Scores given raw generations (one per example). */
+    /** Scores given raw generations (one per example), made with the task's FinLoRA max new tokens. */
     public static TaskResult score(String model, FinTask task, List<Example> examples, List<String> outputs, int batchSize, double seconds) {
+        return score(model, task, examples, outputs, batchSize, task.maxNewTokens(), seconds);
+    }
+
+    /** Scores given raw generations (one per example), made with at most {@code maxNewTokens} new tokens each. */
+    public static TaskResult score(String model, FinTask task, List<Example> examples, List<String> outputs, int batchSize,
+                                   int maxNewTokens, double seconds) {
         int n = examples.size();
         List<String> answers = new ArrayList<>(n), targets = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
@@ -139,7 +155,7 @@ public final class Evaluator {
             default -> throw new IllegalStateException();
         }
         return new TaskResult(model, task.name(), task.title(), task.metric().name(), scored, acc, f1, acc3, f13,
-                task.maxNewTokens(), batchSize, seconds, rows);
+                maxNewTokens, batchSize, seconds, rows);
     }
 
     /** One JSON object per example: index, origin, target, output, answer, predicted, correct. */

@@ -103,7 +103,26 @@ public final class Report {
         }
         b.append("Scoring follows FinLoRA test/test_dataset.py: answer after the last \"Answer:\", earliest label substring, "
                 + "sklearn weighted F1.\n");
+        b.append("Max new tokens: ").append(mdEscape(budgets(rows))).append(".\n");
         return b.toString();
+    }
+
+    /**
+     * The generation budget each task ran with, "FPB 10, NWGI 13", from the results (a task whose rows
+     * ran with different budgets lists them all, "NWGI 10/13").
+     */
+    static String budgets(List<Row> rows) {
+        Map<String, java.util.LinkedHashSet<Integer>> byTitle = new LinkedHashMap<>();
+        for (Row row : rows) {
+            for (TaskResult r : row.results()) byTitle.computeIfAbsent(r.title(), k -> new java.util.LinkedHashSet<>()).add(r.maxNewTokens());
+        }
+        List<String> parts = new ArrayList<>();
+        for (var e : byTitle.entrySet()) {
+            List<String> ns = new ArrayList<>();
+            for (int n : e.getValue()) ns.add(Integer.toString(n));
+            parts.add(e.getKey() + " " + String.join("/", ns));
+        }
+        return String.join(", ", parts);
     }
 
     static String csv(List<Row> rows) {
@@ -167,7 +186,7 @@ public final class Report {
         }
         b.append("</table>\n");
         b.append("<p class=\"note\">* exact match / mean token F1, a substitute for FinLoRA's BERTScore. ")
-                .append("Scoring follows FinLoRA test/test_dataset.py.</p>\n");
+                .append("Scoring follows FinLoRA test/test_dataset.py. Max new tokens: ").append(htmlEscape(budgets(rows))).append(".</p>\n");
         b.append("<h2>Accuracy (%)</h2>\n").append(svg(rows, columns, false));
         b.append("<h2>Weighted F1</h2>\n").append(svg(rows, columns, true));
         b.append("</body></html>\n");

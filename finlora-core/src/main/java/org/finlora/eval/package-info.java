@@ -27,6 +27,10 @@
  *       the {@code dic} of FinLoRA's test/general_fin/nwgi.py and FinGPT's benchmark). FinLoRA's
  *       current test scores the 7 labels only; its older general_fin script kept {@code dic}
  *       commented out and mapped by substring instead ("mildly positive" → positive).</li>
+ *   <li>Only when asked ({@code finlora eval --max-new-tokens N|auto}, {@link org.finlora.eval.NewTokenBudget}):
+ *       another generation budget; auto = max(FinLoRA's value, longest label in tokens + 1) for small
+ *       vocabularies that need more than FinLoRA's 10 tokens to spell a label. The budget used is recorded in
+ *       each summary and in the report.</li>
  *   <li>Rows are validated before generation: empty targets, and targets outside a fixed label set,
  *       are errors naming file:line (FinLoRA would score them silently).</li>
  * </ul>

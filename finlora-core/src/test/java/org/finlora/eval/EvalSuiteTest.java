@@ -56,5 +56,32 @@ class EvalSuiteTest {
         }
         String md = Files.readString(tmp.resolve("report.md"));
         assertTrue(md.contains("| oracle | 100.00 / 1.000 | 100.00 / 1.000 | 100.00 / 1.000 |"), md);
+        assertTrue(md.contains("Max new tokens: FPB 10, NWGI 10."), md);
+    }
+
+    /** The per-task budget is computed once per task from its examples and reaches every model's generator. */
+    @Test
+    void perTaskBudgetReachesTheGeneratorsAndTheReport() throws Exception {
+        FinTask fpbTask = FinTask.byName("fpb"), nwgiTask = FinTask.byName("nwgi");
+        List<Example> fpb = List.of(new Example(fpbTask.prompt("a"), "neutral"));
+        List<Example> nwgi = List.of(new Example(nwgiTask.prompt("b"), "neutral"));
+        List<String> seen = new ArrayList<>();
+        Map<String, Integer> budgetCalls = new HashMap<>();
+        List<TaskResult> rs = EvalSuite.run(List.of("base", "a1"),
+                m -> (prompts, max) -> {
+                    seen.add(m + " " + max);
+                    return prompts.stream().map(p -> "neutral").toList();
+                }, List.of(fpbTask, nwgiTask), t -> t == fpbTask ? fpb : nwgi, 4,
+                (t, ex) -> {
+                    budgetCalls.merge(t.name(), 1, Integer::sum);
+                    assertEquals(1, ex.size());
+                    return t == nwgiTask ? 21 : 7;
+                }, (model, task, done, total, pair, pairs) -> {
+                }, tmp);
+        assertEquals(Map.of("fpb", 1, "nwgi", 1), budgetCalls);
+        assertEquals(List.of("base 7", "base 21", "a1 7", "a1 21"), seen);
+        assertEquals(List.of(7, 21, 7, 21), rs.stream().map(TaskResult::maxNewTokens).toList());
+        assertEquals(21, Evaluator.readSummary(tmp.resolve("a1-nwgi-summary.json")).maxNewTokens());
+        assertTrue(Files.readString(tmp.resolve("report.md")).contains("Max new tokens: FPB 7, NWGI 21."));
     }
 }

@@ -92,6 +92,45 @@ class EvaluatorTest {
         }
     }
 
+    /**
+     * A generator that, like a model writing one character per token, can only spell the first
+     * maxNewTokens characters of its answer: with FinLoRA's 10, " moderately positive" is cut to
+     * " moderatel" and matches no label; with the budget raised to 20 the whole label fits and is
+     * scored. The result and the summary JSON record the budget actually used.
+     */
+    @Test
+    void maxNewTokensIsPassedToTheGeneratorAndRecorded() throws Exception {
+        FinTask task = FinTask.byName("nwgi");
+        List<Example> ex = List.of(new Example(task.prompt("x"), "moderately positive"), new Example(task.prompt("y"), "neutral"));
+        List<Integer> asked = new ArrayList<>();
+        TextGenerator spelled = (prompts, max) -> {
+            asked.add(max);
+            List<String> out = new ArrayList<>();
+            for (String p : prompts) {
+                String full = p.equals(ex.get(0).context()) ? " moderately positive" : " neutral";
+                out.add(full.substring(0, Math.min(full.length(), max)));
+            }
+            return out;
+        };
+        TaskResult finlora = Evaluator.evaluate("a", task, ex, spelled, 1, Evaluator.Progress.NONE);
+        assertEquals(List.of(10, 10), asked);
+        assertEquals(10, finlora.maxNewTokens());
+        assertEquals(0.5, finlora.accuracy(), 0);
+        assertEquals("moderatel", finlora.answers().get(0).answer());
+        assertNull(finlora.answers().get(0).predicted());
+
+        asked.clear();
+        TaskResult wide = Evaluator.evaluate("a", task, ex, spelled, 2, 20, Evaluator.Progress.NONE);
+        assertEquals(List.of(20), asked);
+        assertEquals(20, wide.maxNewTokens());
+        assertEquals(1.0, wide.accuracy(), 0);
+        assertEquals("moderately positive", wide.answers().get(0).predicted());
+        Path summary = Evaluator.writeAll(tmp, wide).get(1);
+        assertEquals(20, new ObjectMapper().readTree(Files.readString(summary)).get("max_new_tokens").asInt());
+        assertEquals(20, Evaluator.readSummary(summary).maxNewTokens());
+        assertThrows(FinloraException.class, () -> Evaluator.evaluate("a", task, ex, spelled, 1, 0, Evaluator.Progress.NONE));
+    }
+
     @Test
     void nwgiAlsoScoredOnThreeLabels() {
         FinTask task = FinTask.byName("nwgi");
