@@ -1,5 +1,8 @@
 package org.finlora.train;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 import org.finlora.kernel.Parallel;
 
 /**
@@ -11,6 +14,35 @@ import org.finlora.kernel.Parallel;
  */
 public final class CausalAttention {
     private CausalAttention() {
+    }
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+
+    /** sum_i a[ao + i] * b[bo + i] for i &lt; n: 8-lane FMAs over the head dimension, scalar tail. */
+    static float dot(float[] a, int ao, float[] b, int bo, int n) {
+        int i = 0;
+        float s = 0f;
+        if (Gemm.ENABLED && n >= S.length()) {
+            FloatVector acc = FloatVector.zero(S);
+            for (; i + S.length() <= n; i += S.length()) {
+                acc = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc);
+            }
+            s = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < n; i++) s += a[ao + i] * b[bo + i];
+        return s;
+    }
+
+    /** y[yo + i] += alpha * x[xo + i] for i &lt; n. */
+    static void axpy(float alpha, float[] x, int xo, float[] y, int yo, int n) {
+        int i = 0;
+        if (Gemm.ENABLED && n >= S.length()) {
+            FloatVector av = FloatVector.broadcast(S, alpha);
+            for (; i + S.length() <= n; i += S.length()) {
+                FloatVector.fromArray(S, x, xo + i).fma(av, FloatVector.fromArray(S, y, yo + i)).intoArray(y, yo + i);
+            }
+        }
+        for (; i < n; i++) y[yo + i] += alpha * x[xo + i];
     }
 
     /** Writes out and lse [B, nHeads, T]. */
@@ -33,9 +65,7 @@ public final class CausalAttention {
                     float max = Float.NEGATIVE_INFINITY;
                     for (int t2 = 0; t2 <= t; t2++) {
                         int ko = (b * T + t2) * kvW + kh * hd;
-                        float s = 0f;
-                        for (int i = 0; i < hd; i++) s += q[qo + i] * k[ko + i];
-                        s *= scale;
+                        float s = dot(q, qo, k, ko, hd) * scale;
                         p[t2] = s;
                         if (s > max) max = s;
                     }
@@ -48,8 +78,7 @@ public final class CausalAttention {
                     java.util.Arrays.fill(out, qo, qo + hd, 0f);
                     for (int t2 = 0; t2 <= t; t2++) {
                         float w = p[t2] * inv;
-                        int vo = (b * T + t2) * kvW + kh * hd;
-                        for (int i = 0; i < hd; i++) out[qo + i] += w * v[vo + i];
+                        axpy(w, v, (b * T + t2) * kvW + kh * hd, out, qo, hd);
                     }
                     lse[(b * nHeads + h) * T + t] = max + (float) Math.log(sum);
                 }
@@ -82,27 +111,19 @@ public final class CausalAttention {
                         if (t >= len) continue;
                         float l = lse[(b * nHeads + h) * T + t];
                         // D = sum_t2 p * (dout . v_t2) = dout . out
-                        float dsum = 0f;
-                        for (int i = 0; i < hd; i++) dsum += dout[qo + i] * out[qo + i];
+                        float dsum = dot(dout, qo, out, qo, hd);
                         for (int t2 = 0; t2 <= t; t2++) {
                             int ko = (b * T + t2) * kvW + kh * hd;
-                            float s = 0f;
-                            for (int i = 0; i < hd; i++) s += q[qo + i] * k[ko + i];
-                            float pr = (float) Math.exp(s * scale - l);
-                            float dp = 0f;
-                            for (int i = 0; i < hd; i++) {
-                                dp += dout[qo + i] * v[ko + i];
-                                dv[ko + i] += pr * dout[qo + i];
-                            }
+                            float pr = (float) Math.exp(dot(q, qo, k, ko, hd) * scale - l);
+                            float dp = dot(dout, qo, v, ko, hd);
+                            axpy(pr, dout, qo, dv, ko, hd);
                             p[t2] = pr * (dp - dsum) * scale;
                         }
                         for (int t2 = 0; t2 <= t; t2++) {
                             int ko = (b * T + t2) * kvW + kh * hd;
                             float ds = p[t2];
-                            for (int i = 0; i < hd; i++) {
-                                dq[qo + i] += ds * k[ko + i];
-                                dk[ko + i] += ds * q[qo + i];
-                            }
+                            axpy(ds, k, ko, dq, qo, hd);
+                            axpy(ds, q, qo, dk, ko, hd);
                         }
                     }
                 }

@@ -47,6 +47,12 @@ public final class TrainableLlama {
         }
     }
 
+    /**
+     * Rows of logits per cross-entropy chunk: each chunk streams the whole lm_head through the panel
+     * GEMM, so bigger chunks decode it fewer times ([256, 128256] f32 logits are 131 MB).
+     */
+    static final int CE_CHUNK_ROWS = 256;
+
     public final LlamaConfig config;
     public final LlamaWeights weights;
     public final LoraAdapter adapter;
@@ -109,7 +115,7 @@ public final class TrainableLlama {
             }
         }
         rope = new RopeLayer(RopeLayer.inverseFrequencies(c), c.headDim(), c.ropeInterleaved(), maxT);
-        crossEntropy = new CrossEntropy(c.dim(), c.vocabSize(), Math.max(1, Math.min(64, N)));
+        crossEntropy = new CrossEntropy(c.dim(), c.vocabSize(), Math.max(1, Math.min(CE_CHUNK_ROWS, N)));
         int BH = maxB * c.nHeads() * maxT;
         acts = new BlockActs[checkpointing ? 1 : L];
         for (int i = 0; i < acts.length; i++) acts[i] = new BlockActs(c, N, BH, r, targeted, linears[0]);
