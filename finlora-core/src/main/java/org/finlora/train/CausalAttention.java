@@ -1,7 +1,6 @@
 package org.finlora.train;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.finlora.kernel.Parallel;
 
@@ -18,8 +17,12 @@ public final class CausalAttention {
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
 
-    /** sum_i a[ao + i] * b[bo + i] for i &lt; n: 8-lane FMAs over the head dimension, scalar tail. */
-    static float dot(float[] a, int ao, float[] b, int bo, int n) {
+    /**
+     * sum_i a[ao + i] * b[bo + i] for i &lt; n: 8-lane FMAs over the head dimension, scalar tail. The
+     * lanes are summed in a fixed order through lanes[8] (reduceLanes sums in a different order
+     * before and after C2 compiles it, and training must be reproducible within a process).
+     */
+    static float dot(float[] a, int ao, float[] b, int bo, int n, float[] lanes) {
         int i = 0;
         float s = 0f;
         if (Gemm.ENABLED && n >= S.length()) {
@@ -27,7 +30,7 @@ public final class CausalAttention {
             for (; i + S.length() <= n; i += S.length()) {
                 acc = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc);
             }
-            s = acc.reduceLanes(VectorOperators.ADD);
+            s = Gemm.sumLanes(acc, lanes);
         }
         for (; i < n; i++) s += a[ao + i] * b[bo + i];
         return s;
@@ -51,7 +54,7 @@ public final class CausalAttention {
         int qW = nHeads * hd, kvW = nKv * hd, group = nHeads / nKv;
         float scale = (float) (1.0 / Math.sqrt(hd));
         Parallel.forRange(B * nHeads, 1, (j0, j1) -> {
-            float[] p = new float[T];
+            float[] p = new float[T], lanes = new float[8];
             for (int j = j0; j < j1; j++) {
                 int b = j / nHeads, h = j % nHeads, kh = h / group;
                 int len = lengths[b];
@@ -65,7 +68,7 @@ public final class CausalAttention {
                     float max = Float.NEGATIVE_INFINITY;
                     for (int t2 = 0; t2 <= t; t2++) {
                         int ko = (b * T + t2) * kvW + kh * hd;
-                        float s = dot(q, qo, k, ko, hd) * scale;
+                        float s = dot(q, qo, k, ko, hd, lanes) * scale;
                         p[t2] = s;
                         if (s > max) max = s;
                     }
@@ -95,7 +98,7 @@ public final class CausalAttention {
         int qW = nHeads * hd, kvW = nKv * hd, group = nHeads / nKv;
         float scale = (float) (1.0 / Math.sqrt(hd));
         Parallel.forRange(B * nKv, 1, (j0, j1) -> {
-            float[] p = new float[T];
+            float[] p = new float[T], lanes = new float[8];
             for (int j = j0; j < j1; j++) {
                 int b = j / nKv, kh = j % nKv;
                 int len = lengths[b];
@@ -111,11 +114,11 @@ public final class CausalAttention {
                         if (t >= len) continue;
                         float l = lse[(b * nHeads + h) * T + t];
                         // D = sum_t2 p * (dout . v_t2) = dout . out
-                        float dsum = dot(dout, qo, out, qo, hd);
+                        float dsum = dot(dout, qo, out, qo, hd, lanes);
                         for (int t2 = 0; t2 <= t; t2++) {
                             int ko = (b * T + t2) * kvW + kh * hd;
-                            float pr = (float) Math.exp(dot(q, qo, k, ko, hd) * scale - l);
-                            float dp = dot(dout, qo, v, ko, hd);
+                            float pr = (float) Math.exp(dot(q, qo, k, ko, hd, lanes) * scale - l);
+                            float dp = dot(dout, qo, v, ko, hd, lanes);
                             axpy(pr, dout, qo, dv, ko, hd);
                             p[t2] = pr * (dp - dsum) * scale;
                         }

@@ -85,12 +85,19 @@ public final class CrossEntropy {
                 int o = i * vocab;
                 float max = Float.NEGATIVE_INFINITY;
                 for (int v = 0; v < vocab; v++) max = Math.max(max, logits[o + v]);
+                float targetLogit = logits[o + targetOf[i]];
+                // one exp per logit: e = exp(l - max) is kept in place, then p = e / sum
                 double sum = 0;
-                for (int v = 0; v < vocab; v++) sum += Math.exp(logits[o + v] - max);
+                for (int v = 0; v < vocab; v++) {
+                    float e = (float) Math.exp(logits[o + v] - max);
+                    logits[o + v] = e;
+                    sum += e;
+                }
                 double lse = max + Math.log(sum);
-                rowLoss[i] = lse - logits[o + targetOf[i]];
+                rowLoss[i] = lse - targetLogit;
                 if (grad) {
-                    for (int v = 0; v < vocab; v++) logits[o + v] = (float) Math.exp(logits[o + v] - lse) * invDenom;
+                    float scale = (float) (invDenom / sum);
+                    for (int v = 0; v < vocab; v++) logits[o + v] *= scale;
                     logits[o + targetOf[i]] -= invDenom;
                 }
             }

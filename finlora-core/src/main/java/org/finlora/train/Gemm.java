@@ -1,7 +1,6 @@
 package org.finlora.train;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.finlora.kernel.Bnb4bitMatrix;
 import org.finlora.kernel.DequantMatrix;
@@ -298,6 +297,7 @@ public final class Gemm {
         int L = S.length(), ub = K - K % L;
         boolean vector = ENABLED && K >= 4 * L;
         Parallel.forRange(N, 4, (n0, n1) -> {
+            float[] lanes = new float[8];
             for (int n = n0; n < n1; n++) {
                 int xo = n * K, yo = n * M;
                 int m = 0;
@@ -312,8 +312,7 @@ public final class Gemm {
                             s2 = FloatVector.fromArray(S, w, w2 + k).fma(xv, s2);
                             s3 = FloatVector.fromArray(S, w, w3 + k).fma(xv, s3);
                         }
-                        float d0 = s0.reduceLanes(VectorOperators.ADD), d1 = s1.reduceLanes(VectorOperators.ADD);
-                        float d2 = s2.reduceLanes(VectorOperators.ADD), d3 = s3.reduceLanes(VectorOperators.ADD);
+                        float d0 = sumLanes(s0, lanes), d1 = sumLanes(s1, lanes), d2 = sumLanes(s2, lanes), d3 = sumLanes(s3, lanes);
                         for (int k = ub; k < K; k++) {
                             float xv = x[xo + k];
                             d0 += xv * w[w0 + k];
@@ -335,6 +334,15 @@ public final class Gemm {
                 }
             }
         });
+    }
+
+    /**
+     * The lanes of v summed left to right through lanes[8]: the same order interpreted and compiled
+     * (reduceLanes is not), so a training run is reproducible within a process.
+     */
+    static float sumLanes(FloatVector v, float[] lanes) {
+        v.intoArray(lanes, 0);
+        return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
     }
 
     /** out[n, k] (+)= scale * sum_m a[n, m] * w[m, k]; a [N,M], w [M,K], out [N,K]. Parallel over n. */
