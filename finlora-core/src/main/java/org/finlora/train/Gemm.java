@@ -7,6 +7,8 @@ import org.finlora.kernel.DequantMatrix;
 import org.finlora.kernel.Parallel;
 import org.finlora.tensor.WeightMatrix;
 
+import java.util.concurrent.atomic.AtomicInteger;
+
 /**
  * The f32 products of training on flat row-major arrays: the frozen-weight products with many tokens
  * (forward y = x·Wᵀ and input gradient dx += dy·W, any WeightMatrix) and the small dense products
@@ -71,75 +73,100 @@ public final class Gemm {
 
     /** The packed-panel forward regardless of T (tests compare it with the weight's own kernel). */
     static void panelMatmul(WeightMatrix w, float[] x, float[] y, int T) {
-        int R = w.rows, K = w.cols, strips = (R + NR - 1) / NR;
+        int strips = (w.rows + NR - 1) / NR;
         Decoder dec = Decoder.of(w);
-        Parallel.forRange(strips, 1, (s0, s1) -> {
-            Scratch sc = SCRATCH.get();
-            float[] row = sc.row(K);
-            for (int g0 = s0; g0 < s1; g0 += GROUP) {
-                int ng = Math.min(GROUP, s1 - g0);
-                float[] bp = sc.panel(ng * K * NR);
-                // panel s holds W[rows of strip g0+s, all k] as [k][16]
-                for (int s = 0; s < ng; s++) {
-                    int pOff = s * K * NR;
-                    for (int j = 0; j < NR; j++) {
-                        int r = (g0 + s) * NR + j;
-                        if (r < R) {
-                            dec.decode(r, 0, K, row);
-                            for (int k = 0; k < K; k++) bp[pOff + k * NR + j] = row[k];
-                        } else {
-                            for (int k = 0; k < K; k++) bp[pOff + k * NR + j] = 0f;
-                        }
-                    }
-                }
-                for (int k0 = 0; k0 < K; k0 += KC) {
-                    int kc = Math.min(KC, K - k0);
-                    for (int t0 = 0; t0 < T; t0 += MR) {
-                        int mr = Math.min(MR, T - t0);
-                        for (int s = 0; s < ng; s++) {
-                            int r0 = (g0 + s) * NR;
-                            tile(x, t0 * K + k0, K, mr, bp, (s * K + k0) * NR, kc, y, t0 * R + r0, R, Math.min(NR, R - r0), k0 > 0, sc.tile);
-                        }
-                    }
-                }
-            }
-        });
+        forUnits(strips, (s0, s1) -> forwardStrips(dec, w.rows, w.cols, x, y, T, s0, s1));
     }
 
     /** The packed-panel input gradient regardless of T. Parallel over 16-column strips of dx. */
     static void panelMatmulTransposed(WeightMatrix w, float[] dy, float[] dx, int T) {
-        int R = w.rows, K = w.cols, strips = (K + NR - 1) / NR;
+        int strips = (w.cols + NR - 1) / NR;
         Decoder dec = Decoder.of(w);
-        Parallel.forRange(strips, 1, (s0, s1) -> {
-            Scratch sc = SCRATCH.get();
-            int c0 = s0 * NR, c1 = Math.min(K, s1 * NR), width = c1 - c0, ns = s1 - s0;
-            float[] row = sc.row(dec.spans() ? width : K);
-            for (int r0 = 0; r0 < R; r0 += KC) {
-                int kc = Math.min(KC, R - r0);
-                float[] bp = sc.panel(ns * kc * NR);
-                // panel s holds W[r0 .. r0+kc, columns of strip s0+s] as [k][16]
-                for (int k = 0; k < kc; k++) {
-                    int from = dec.spans() ? 0 : c0;
-                    if (dec.spans()) dec.decode(r0 + k, c0, width, row);
-                    else dec.decode(r0 + k, 0, K, row);
-                    for (int s = 0; s < ns; s++) {
-                        int o = (s * kc + k) * NR, c = s * NR, n = Math.min(NR, width - c);
-                        System.arraycopy(row, from + c, bp, o, n);
-                        for (int j = n; j < NR; j++) bp[o + j] = 0f;
-                    }
-                }
-                for (int g0 = 0; g0 < ns; g0 += GROUP) {
-                    int ng = Math.min(GROUP, ns - g0);
-                    for (int t0 = 0; t0 < T; t0 += MR) {
-                        int mr = Math.min(MR, T - t0);
-                        for (int s = g0; s < g0 + ng; s++) {
-                            int c = c0 + s * NR;
-                            tile(dy, t0 * R + r0, R, mr, bp, s * kc * NR, kc, dx, t0 * K + c, K, Math.min(NR, K - c), true, sc.tile);
-                        }
+        Parallel.RangeBody body = (s0, s1) -> backwardStrips(dec, w.rows, w.cols, dy, dx, T, s0, s1);
+        // whole-row decoders would decode every row once per unit: one static range per thread instead
+        if (dec.spans()) forUnits(strips, body);
+        else Parallel.forRange(strips, 1, body);
+    }
+
+    /**
+     * Runs body over [0, strips) in units of GROUP strips handed out on demand: on a shared machine a
+     * descheduled worker does not hold up the others at the join, as a static split would. Each
+     * output element is still computed by one unit in a fixed order, so results do not depend on
+     * which thread ran it.
+     */
+    private static void forUnits(int strips, Parallel.RangeBody body) {
+        int units = (strips + GROUP - 1) / GROUP;
+        AtomicInteger next = new AtomicInteger();
+        Parallel.forRange(Math.min(units, Parallel.threads()), 1, (w0, w1) -> {
+            for (int u = next.getAndIncrement(); u < units; u = next.getAndIncrement()) {
+                body.run(u * GROUP, Math.min(strips, (u + 1) * GROUP));
+            }
+        });
+    }
+
+    /** y[t, rows of strips s0..s1) = x[t]·Wᵀ over those rows. */
+    private static void forwardStrips(Decoder dec, int R, int K, float[] x, float[] y, int T, int s0, int s1) {
+        Scratch sc = SCRATCH.get();
+        float[] row = sc.row(K);
+        for (int g0 = s0; g0 < s1; g0 += GROUP) {
+            int ng = Math.min(GROUP, s1 - g0);
+            float[] bp = sc.panel(ng * K * NR);
+            // panel s holds W[rows of strip g0+s, all k] as [k][16]
+            for (int s = 0; s < ng; s++) {
+                int pOff = s * K * NR;
+                for (int j = 0; j < NR; j++) {
+                    int r = (g0 + s) * NR + j;
+                    if (r < R) {
+                        dec.decode(r, 0, K, row);
+                        for (int k = 0; k < K; k++) bp[pOff + k * NR + j] = row[k];
+                    } else {
+                        for (int k = 0; k < K; k++) bp[pOff + k * NR + j] = 0f;
                     }
                 }
             }
-        });
+            for (int k0 = 0; k0 < K; k0 += KC) {
+                int kc = Math.min(KC, K - k0);
+                for (int t0 = 0; t0 < T; t0 += MR) {
+                    int mr = Math.min(MR, T - t0);
+                    for (int s = 0; s < ng; s++) {
+                        int r0 = (g0 + s) * NR;
+                        tile(x, t0 * K + k0, K, mr, bp, (s * K + k0) * NR, kc, y, t0 * R + r0, R, Math.min(NR, R - r0), k0 > 0, sc.tile);
+                    }
+                }
+            }
+        }
+    }
+
+    /** dx[t, columns of strips s0..s1) += dy[t]·W over those columns. */
+    private static void backwardStrips(Decoder dec, int R, int K, float[] dy, float[] dx, int T, int s0, int s1) {
+        Scratch sc = SCRATCH.get();
+        int c0 = s0 * NR, c1 = Math.min(K, s1 * NR), width = c1 - c0, ns = s1 - s0;
+        float[] row = sc.row(dec.spans() ? width : K);
+        int from = dec.spans() ? 0 : c0;
+        for (int r0 = 0; r0 < R; r0 += KC) {
+            int kc = Math.min(KC, R - r0);
+            float[] bp = sc.panel(ns * kc * NR);
+            // panel s holds W[r0 .. r0+kc, columns of strip s0+s] as [k][16]
+            for (int k = 0; k < kc; k++) {
+                if (dec.spans()) dec.decode(r0 + k, c0, width, row);
+                else dec.decode(r0 + k, 0, K, row);
+                for (int s = 0; s < ns; s++) {
+                    int o = (s * kc + k) * NR, c = s * NR, n = Math.min(NR, width - c);
+                    System.arraycopy(row, from + c, bp, o, n);
+                    for (int j = n; j < NR; j++) bp[o + j] = 0f;
+                }
+            }
+            for (int g0 = 0; g0 < ns; g0 += GROUP) {
+                int ng = Math.min(GROUP, ns - g0);
+                for (int t0 = 0; t0 < T; t0 += MR) {
+                    int mr = Math.min(MR, T - t0);
+                    for (int s = g0; s < g0 + ng; s++) {
+                        int c = c0 + s * NR;
+                        tile(dy, t0 * R + r0, R, mr, bp, s * kc * NR, kc, dx, t0 * K + c, K, Math.min(NR, K - c), true, sc.tile);
+                    }
+                }
+            }
+        }
     }
 
     /**
