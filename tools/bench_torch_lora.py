@@ -8,7 +8,8 @@ vocab 128256, tied embeddings): about 5 GB of fp32 weights.
 
 Usage: /usr/bin/python3 tools/bench_torch_lora.py [--seq 128] [--batch 1] [--threads 2] [--layers 16]
                                                   [--warmup 1] [--steps 2] [--rank 8] [--vocab 128256]
-Prints per-step seconds, tokens/s (batch*seq / mean timed step) and peak RSS (getrusage ru_maxrss).
+Prints per-step seconds, tokens/s (batch*seq / mean timed step), the process CPU seconds of each step (all
+threads; on a shared machine CPU-seconds per token is steadier than wall time) and peak RSS (getrusage ru_maxrss).
 """
 import argparse
 import os
@@ -79,24 +80,28 @@ def main():
     L = tl.Lora(lora, args.alpha / args.rank)
     gen = torch.Generator().manual_seed(1)
     ids = torch.randint(0, cfg.vocab_size, (args.batch, args.seq), generator=gen)
-    times = []
+    times, cpus = [], []
     for step in range(args.warmup + args.steps):
         t = time.time()
+        c = time.process_time()
         logits = tl.forward(w, cfg, ids, lora=L)
         loss = tl.causal_lm_loss(logits, ids)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         dt = time.time() - t
+        dc = time.process_time() - c
         kind = "warmup" if step < args.warmup else "timed"
-        print("step %d (%s): loss %.4f  %.2fs  %.1f tok/s  peak RSS %.0f MiB" % (
-            step, kind, float(loss), dt, args.batch * args.seq / dt, rss_mib()))
+        print("step %d (%s): loss %.4f  %.2fs  %.1f tok/s  %.1f CPU-s (%.2f cores busy)  peak RSS %.0f MiB" % (
+            step, kind, float(loss), dt, args.batch * args.seq / dt, dc, dc / dt, rss_mib()))
         if step >= args.warmup:
             times.append(dt)
+            cpus.append(dc)
         del logits, loss
     mean = sum(times) / len(times)
-    print("RESULT tokens/s %.1f (mean of %d timed steps, %.2fs/step), peak RSS %.0f MiB" % (
-        args.batch * args.seq / mean, len(times), mean, rss_mib()))
+    cpu = sum(cpus) / len(cpus)
+    print("RESULT tokens/s %.1f (mean of %d timed steps, %.2fs/step, %.1f CPU-s/step = %.2f cores busy), peak RSS %.0f MiB" % (
+        args.batch * args.seq / mean, len(times), mean, cpu, cpu / mean, rss_mib()))
 
 
 if __name__ == "__main__":

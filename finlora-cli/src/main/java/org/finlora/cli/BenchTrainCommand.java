@@ -21,7 +21,7 @@ import java.util.SplittableRandom;
 
 /**
  * {@code finlora bench train}: LoRA training throughput on random full-length sequences (every
- * token counted): forward + backward + clip + AdamW per step, timed after one warm-up step.
+ * token counted): forward + backward + clip + AdamW per step, timed after --warmup untimed steps.
  */
 @Command(name = "train", description = "LoRA training tokens/s and peak RSS (random ids, loss on every token).")
 final class BenchTrainCommand implements Runnable {
@@ -39,8 +39,10 @@ final class BenchTrainCommand implements Runnable {
     int seqLen;
     @Option(names = "--batch-size", defaultValue = "4", description = "Sequences per step (default: ${DEFAULT-VALUE}).")
     int batchSize;
-    @Option(names = "--steps", defaultValue = "3", description = "Timed steps after one warm-up step (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", defaultValue = "3", description = "Timed steps (default: ${DEFAULT-VALUE}).")
     int steps;
+    @Option(names = "--warmup", defaultValue = "1", description = "Untimed steps before the timed ones (default: ${DEFAULT-VALUE}).")
+    int warmup;
     @Option(names = "--checkpointing", description = "Activation recomputation per layer.")
     boolean checkpointing;
     @Option(names = "--threads", description = "Worker threads (default: all processors).")
@@ -48,7 +50,9 @@ final class BenchTrainCommand implements Runnable {
 
     @Override
     public void run() {
-        if (steps < 1 || seqLen < 2 || batchSize < 1) throw new FinloraException("--steps >= 1, --seq-len >= 2 and --batch-size >= 1 are needed");
+        if (steps < 1 || warmup < 0 || seqLen < 2 || batchSize < 1) {
+            throw new FinloraException("--steps >= 1, --warmup >= 0, --seq-len >= 2 and --batch-size >= 1 are needed");
+        }
         if (threads != null) Parallel.setThreads(threads);
         long tLoad = System.nanoTime();
         try (Checkpoint ck = ModelLoader.load(model, tokenizer)) {
@@ -67,8 +71,8 @@ final class BenchTrainCommand implements Runnable {
             for (int i = 0; i < n; i++) ids[i] = rng.nextInt(vocab);
             List<float[]> grads = m.grads.tensors();
             long timed = 0, cpu0 = 0;
-            for (int s = 0; s <= steps; s++) {
-                if (s == 1) {
+            for (int s = 0; s < warmup + steps; s++) {
+                if (s == warmup) {
                     timed = System.nanoTime();
                     cpu0 = BenchCommand.processCpuNanos();
                 }
@@ -77,7 +81,7 @@ final class BenchTrainCommand implements Runnable {
                 double loss = m.forwardBackward(ids, ids, null, batchSize, seqLen, 0);
                 GradClip.clipByGlobalNorm(grads, 1.0);
                 opt.step(grads, 1e-4);
-                System.out.printf(Locale.ROOT, "%s step %d: loss %.4f, %.2f s%n", s == 0 ? "warm-up" : "timed", s, loss, (System.nanoTime() - t) / 1e9);
+                System.out.printf(Locale.ROOT, "%s step %d: loss %.4f, %.2f s%n", s < warmup ? "warm-up" : "timed", s, loss, (System.nanoTime() - t) / 1e9);
             }
             long wall = System.nanoTime() - timed;
             long cpu = BenchCommand.processCpuNanos();

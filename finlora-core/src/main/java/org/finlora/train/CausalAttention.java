@@ -1,5 +1,7 @@
 package org.finlora.train;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 import org.finlora.kernel.Parallel;
 
 /**
@@ -13,13 +15,46 @@ public final class CausalAttention {
     private CausalAttention() {
     }
 
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+
+    /**
+     * sum_i a[ao + i] * b[bo + i] for i &lt; n: 8-lane FMAs over the head dimension, scalar tail. The
+     * lanes are summed in a fixed order through lanes[8] (reduceLanes sums in a different order
+     * before and after C2 compiles it, and training must be reproducible within a process).
+     */
+    static float dot(float[] a, int ao, float[] b, int bo, int n, float[] lanes) {
+        int i = 0;
+        float s = 0f;
+        if (Gemm.ENABLED && n >= S.length()) {
+            FloatVector acc = FloatVector.zero(S);
+            for (; i + S.length() <= n; i += S.length()) {
+                acc = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc);
+            }
+            s = Gemm.sumLanes(acc, lanes);
+        }
+        for (; i < n; i++) s += a[ao + i] * b[bo + i];
+        return s;
+    }
+
+    /** y[yo + i] += alpha * x[xo + i] for i &lt; n. */
+    static void axpy(float alpha, float[] x, int xo, float[] y, int yo, int n) {
+        int i = 0;
+        if (Gemm.ENABLED && n >= S.length()) {
+            FloatVector av = FloatVector.broadcast(S, alpha);
+            for (; i + S.length() <= n; i += S.length()) {
+                FloatVector.fromArray(S, x, xo + i).fma(av, FloatVector.fromArray(S, y, yo + i)).intoArray(y, yo + i);
+            }
+        }
+        for (; i < n; i++) y[yo + i] += alpha * x[xo + i];
+    }
+
     /** Writes out and lse [B, nHeads, T]. */
     public static void forward(float[] out, float[] lse, float[] q, float[] k, float[] v,
                                int B, int T, int nHeads, int nKv, int hd, int[] lengths) {
         int qW = nHeads * hd, kvW = nKv * hd, group = nHeads / nKv;
         float scale = (float) (1.0 / Math.sqrt(hd));
         Parallel.forRange(B * nHeads, 1, (j0, j1) -> {
-            float[] p = new float[T];
+            float[] p = new float[T], lanes = new float[8];
             for (int j = j0; j < j1; j++) {
                 int b = j / nHeads, h = j % nHeads, kh = h / group;
                 int len = lengths[b];
@@ -33,9 +68,7 @@ public final class CausalAttention {
                     float max = Float.NEGATIVE_INFINITY;
                     for (int t2 = 0; t2 <= t; t2++) {
                         int ko = (b * T + t2) * kvW + kh * hd;
-                        float s = 0f;
-                        for (int i = 0; i < hd; i++) s += q[qo + i] * k[ko + i];
-                        s *= scale;
+                        float s = dot(q, qo, k, ko, hd, lanes) * scale;
                         p[t2] = s;
                         if (s > max) max = s;
                     }
@@ -48,8 +81,7 @@ public final class CausalAttention {
                     java.util.Arrays.fill(out, qo, qo + hd, 0f);
                     for (int t2 = 0; t2 <= t; t2++) {
                         float w = p[t2] * inv;
-                        int vo = (b * T + t2) * kvW + kh * hd;
-                        for (int i = 0; i < hd; i++) out[qo + i] += w * v[vo + i];
+                        axpy(w, v, (b * T + t2) * kvW + kh * hd, out, qo, hd);
                     }
                     lse[(b * nHeads + h) * T + t] = max + (float) Math.log(sum);
                 }
@@ -66,7 +98,7 @@ public final class CausalAttention {
         int qW = nHeads * hd, kvW = nKv * hd, group = nHeads / nKv;
         float scale = (float) (1.0 / Math.sqrt(hd));
         Parallel.forRange(B * nKv, 1, (j0, j1) -> {
-            float[] p = new float[T];
+            float[] p = new float[T], lanes = new float[8];
             for (int j = j0; j < j1; j++) {
                 int b = j / nKv, kh = j % nKv;
                 int len = lengths[b];
@@ -82,27 +114,19 @@ public final class CausalAttention {
                         if (t >= len) continue;
                         float l = lse[(b * nHeads + h) * T + t];
                         // D = sum_t2 p * (dout . v_t2) = dout . out
-                        float dsum = 0f;
-                        for (int i = 0; i < hd; i++) dsum += dout[qo + i] * out[qo + i];
+                        float dsum = dot(dout, qo, out, qo, hd, lanes);
                         for (int t2 = 0; t2 <= t; t2++) {
                             int ko = (b * T + t2) * kvW + kh * hd;
-                            float s = 0f;
-                            for (int i = 0; i < hd; i++) s += q[qo + i] * k[ko + i];
-                            float pr = (float) Math.exp(s * scale - l);
-                            float dp = 0f;
-                            for (int i = 0; i < hd; i++) {
-                                dp += dout[qo + i] * v[ko + i];
-                                dv[ko + i] += pr * dout[qo + i];
-                            }
+                            float pr = (float) Math.exp(dot(q, qo, k, ko, hd, lanes) * scale - l);
+                            float dp = dot(dout, qo, v, ko, hd, lanes);
+                            axpy(pr, dout, qo, dv, ko, hd);
                             p[t2] = pr * (dp - dsum) * scale;
                         }
                         for (int t2 = 0; t2 <= t; t2++) {
                             int ko = (b * T + t2) * kvW + kh * hd;
                             float ds = p[t2];
-                            for (int i = 0; i < hd; i++) {
-                                dq[qo + i] += ds * k[ko + i];
-                                dk[ko + i] += ds * q[qo + i];
-                            }
+                            axpy(ds, k, ko, dq, qo, hd);
+                            axpy(ds, q, qo, dk, ko, hd);
                         }
                     }
                 }

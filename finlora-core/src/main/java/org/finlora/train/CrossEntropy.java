@@ -77,7 +77,7 @@ public final class CrossEntropy {
 
     private double chunk(float[] x, WeightMatrix head, int R, double denom, float[] dx) {
         for (int i = 0; i < R; i++) System.arraycopy(x, rowOf[i] * dim, xChunk, i * dim, dim);
-        head.matmul(xChunk, logits, R);
+        Gemm.matmul(head, xChunk, logits, R);
         float invDenom = (float) (1.0 / denom);
         boolean grad = dx != null;
         Parallel.forRange(R, 1, (i0, i1) -> {
@@ -85,12 +85,19 @@ public final class CrossEntropy {
                 int o = i * vocab;
                 float max = Float.NEGATIVE_INFINITY;
                 for (int v = 0; v < vocab; v++) max = Math.max(max, logits[o + v]);
+                float targetLogit = logits[o + targetOf[i]];
+                // one exp per logit: e = exp(l - max) is kept in place, then p = e / sum
                 double sum = 0;
-                for (int v = 0; v < vocab; v++) sum += Math.exp(logits[o + v] - max);
+                for (int v = 0; v < vocab; v++) {
+                    float e = (float) Math.exp(logits[o + v] - max);
+                    logits[o + v] = e;
+                    sum += e;
+                }
                 double lse = max + Math.log(sum);
-                rowLoss[i] = lse - logits[o + targetOf[i]];
+                rowLoss[i] = lse - targetLogit;
                 if (grad) {
-                    for (int v = 0; v < vocab; v++) logits[o + v] = (float) Math.exp(logits[o + v] - lse) * invDenom;
+                    float scale = (float) (invDenom / sum);
+                    for (int v = 0; v < vocab; v++) logits[o + v] *= scale;
                     logits[o + targetOf[i]] -= invDenom;
                 }
             }
@@ -99,7 +106,7 @@ public final class CrossEntropy {
         for (int i = 0; i < R; i++) s += rowLoss[i];
         if (grad) {
             java.util.Arrays.fill(dxChunk, 0, R * dim, 0f);
-            head.matmulTransposed(logits, dxChunk, R);
+            Gemm.matmulTransposed(head, logits, dxChunk, R);
             for (int i = 0; i < R; i++) {
                 int xo = rowOf[i] * dim, co = i * dim;
                 for (int c = 0; c < dim; c++) dx[xo + c] += dxChunk[co + c];

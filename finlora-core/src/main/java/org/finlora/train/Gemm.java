@@ -1,21 +1,359 @@
 package org.finlora.train;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+import org.finlora.kernel.Bnb4bitMatrix;
+import org.finlora.kernel.DequantMatrix;
 import org.finlora.kernel.Parallel;
+import org.finlora.tensor.WeightMatrix;
+
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The small dense f32 products of the LoRA branch (rank-r sides), on flat row-major arrays.
- * Each routine writes disjoint output rows per thread, so no atomics are needed.
+ * The f32 products of training on flat row-major arrays: the frozen-weight products with many tokens
+ * (forward y = x·Wᵀ and input gradient dx += dy·W, any WeightMatrix) and the small dense products
+ * of the LoRA branch (rank-r sides). Each routine writes disjoint output elements per thread, so no
+ * atomics are needed.
+ *
+ * <p>The frozen-weight products are a packed-panel GEMM: W is decoded once per call into 16-wide
+ * panels [k][16] (per-thread scratch), and a 6-token x 16-column register tile (12 accumulators,
+ * one broadcast token value feeding two weight vectors) runs over K blocks of {@link #KC}, so the
+ * panel slice stays in L1/L2 while every token of the batch streams past it.
  */
 public final class Gemm {
     private Gemm() {
     }
 
-    /** y[n, m] = (accumulate ? y : 0) + scale * sum_k x[n, k] * w[m, k]; x [N,K], w [M,K], y [N,M]. Parallel over n. */
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+    /** Token rows and weight columns of the register tile. */
+    static final int MR = 6, NR = 16;
+    /** Depth of one K block: a 16-wide panel slice is KC*64 bytes. */
+    static final int KC = 256;
+    /** Panels sharing one token block (their K slices together stay in L2). */
+    private static final int GROUP = 4;
+    /** Below this many tokens the weight's own kernels are used (decode-style shapes). */
+    public static final int MIN_TOKENS = 16;
+    /** The tile needs 8-lane float vectors in hardware; otherwise the weight's own kernels run. */
+    static final boolean ENABLED = DequantMatrix.VECTOR_ENABLED && FloatVector.SPECIES_PREFERRED.length() >= 8;
+
+    /** Per-thread scratch of the panel GEMM, grown on demand and reused across calls. */
+    private static final class Scratch {
+        float[] panel = new float[0], row = new float[0], tile = new float[MR * NR];
+
+        float[] panel(int n) {
+            if (panel.length < n) panel = new float[n];
+            return panel;
+        }
+
+        float[] row(int n) {
+            if (row.length < n) row = new float[n];
+            return row;
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /** y[T, w.rows] = x[T, w.cols]·Wᵀ (overwrites y). */
+    public static void matmul(WeightMatrix w, float[] x, float[] y, int T) {
+        if (!ENABLED || T < MIN_TOKENS) {
+            w.matmul(x, y, T);
+            return;
+        }
+        panelMatmul(w, x, y, T);
+    }
+
+    /** dx[T, w.cols] += dy[T, w.rows]·W. */
+    public static void matmulTransposed(WeightMatrix w, float[] dy, float[] dx, int T) {
+        if (!ENABLED || T < MIN_TOKENS) {
+            w.matmulTransposed(dy, dx, T);
+            return;
+        }
+        panelMatmulTransposed(w, dy, dx, T);
+    }
+
+    /** The packed-panel forward regardless of T (tests compare it with the weight's own kernel). */
+    static void panelMatmul(WeightMatrix w, float[] x, float[] y, int T) {
+        int strips = (w.rows + NR - 1) / NR;
+        Decoder dec = Decoder.of(w);
+        forUnits(strips, (s0, s1) -> forwardStrips(dec, w.rows, w.cols, x, y, T, s0, s1));
+    }
+
+    /** The packed-panel input gradient regardless of T. Parallel over 16-column strips of dx. */
+    static void panelMatmulTransposed(WeightMatrix w, float[] dy, float[] dx, int T) {
+        int strips = (w.cols + NR - 1) / NR;
+        Decoder dec = Decoder.of(w);
+        Parallel.RangeBody body = (s0, s1) -> backwardStrips(dec, w.rows, w.cols, dy, dx, T, s0, s1);
+        // whole-row decoders would decode every row once per unit: one static range per thread instead
+        if (dec.spans()) forUnits(strips, body);
+        else Parallel.forRange(strips, 1, body);
+    }
+
+    /**
+     * Runs body over [0, strips) in units of GROUP strips handed out on demand: on a shared machine a
+     * descheduled worker does not hold up the others at the join, as a static split would. Each
+     * output element is still computed by one unit in a fixed order, so results do not depend on
+     * which thread ran it.
+     */
+    private static void forUnits(int strips, Parallel.RangeBody body) {
+        int units = (strips + GROUP - 1) / GROUP;
+        AtomicInteger next = new AtomicInteger();
+        Parallel.forRange(Math.min(units, Parallel.threads()), 1, (w0, w1) -> {
+            for (int u = next.getAndIncrement(); u < units; u = next.getAndIncrement()) {
+                body.run(u * GROUP, Math.min(strips, (u + 1) * GROUP));
+            }
+        });
+    }
+
+    /** y[t, rows of strips s0..s1) = x[t]·Wᵀ over those rows. */
+    private static void forwardStrips(Decoder dec, int R, int K, float[] x, float[] y, int T, int s0, int s1) {
+        Scratch sc = SCRATCH.get();
+        float[] row = sc.row(K);
+        for (int g0 = s0; g0 < s1; g0 += GROUP) {
+            int ng = Math.min(GROUP, s1 - g0);
+            float[] bp = sc.panel(ng * K * NR);
+            // panel s holds W[rows of strip g0+s, all k] as [k][16]
+            for (int s = 0; s < ng; s++) {
+                int pOff = s * K * NR;
+                for (int j = 0; j < NR; j++) {
+                    int r = (g0 + s) * NR + j;
+                    if (r < R) {
+                        dec.decode(r, 0, K, row);
+                        for (int k = 0; k < K; k++) bp[pOff + k * NR + j] = row[k];
+                    } else {
+                        for (int k = 0; k < K; k++) bp[pOff + k * NR + j] = 0f;
+                    }
+                }
+            }
+            for (int k0 = 0; k0 < K; k0 += KC) {
+                int kc = Math.min(KC, K - k0);
+                for (int t0 = 0; t0 < T; t0 += MR) {
+                    int mr = Math.min(MR, T - t0);
+                    for (int s = 0; s < ng; s++) {
+                        int r0 = (g0 + s) * NR;
+                        tile(x, t0 * K + k0, K, mr, bp, (s * K + k0) * NR, kc, y, t0 * R + r0, R, Math.min(NR, R - r0), k0 > 0, sc.tile);
+                    }
+                }
+            }
+        }
+    }
+
+    /** dx[t, columns of strips s0..s1) += dy[t]·W over those columns. */
+    private static void backwardStrips(Decoder dec, int R, int K, float[] dy, float[] dx, int T, int s0, int s1) {
+        Scratch sc = SCRATCH.get();
+        int c0 = s0 * NR, c1 = Math.min(K, s1 * NR), width = c1 - c0, ns = s1 - s0;
+        float[] row = sc.row(dec.spans() ? width : K);
+        int from = dec.spans() ? 0 : c0;
+        for (int r0 = 0; r0 < R; r0 += KC) {
+            int kc = Math.min(KC, R - r0);
+            float[] bp = sc.panel(ns * kc * NR);
+            // panel s holds W[r0 .. r0+kc, columns of strip s0+s] as [k][16]
+            for (int k = 0; k < kc; k++) {
+                if (dec.spans()) dec.decode(r0 + k, c0, width, row);
+                else dec.decode(r0 + k, 0, K, row);
+                for (int s = 0; s < ns; s++) {
+                    int o = (s * kc + k) * NR, c = s * NR, n = Math.min(NR, width - c);
+                    System.arraycopy(row, from + c, bp, o, n);
+                    for (int j = n; j < NR; j++) bp[o + j] = 0f;
+                }
+            }
+            for (int g0 = 0; g0 < ns; g0 += GROUP) {
+                int ng = Math.min(GROUP, ns - g0);
+                for (int t0 = 0; t0 < T; t0 += MR) {
+                    int mr = Math.min(MR, T - t0);
+                    for (int s = g0; s < g0 + ng; s++) {
+                        int c = c0 + s * NR;
+                        tile(dy, t0 * R + r0, R, mr, bp, s * kc * NR, kc, dx, t0 * K + c, K, Math.min(NR, K - c), true, sc.tile);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * c[i, j] (+)= sum_k a[aOff + i*lda + k] * bp[bOff + k*16 + j] for i &lt; mr, j &lt; nr: the 6 x 16
+     * register tile. Rows past mr reuse row 0 (computed, not stored); bp is zero past nr.
+     */
+    private static void tile(float[] a, int aOff, int lda, int mr, float[] bp, int bOff, int kc,
+                             float[] c, int cOff, int ldc, int nr, boolean accumulate, float[] tmp) {
+        int a0 = aOff, a1 = aOff + (mr > 1 ? lda : 0), a2 = aOff + (mr > 2 ? 2 * lda : 0);
+        int a3 = aOff + (mr > 3 ? 3 * lda : 0), a4 = aOff + (mr > 4 ? 4 * lda : 0), a5 = aOff + (mr > 5 ? 5 * lda : 0);
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        for (int k = 0; k < kc; k++) {
+            int bo = bOff + k * NR;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bo), b1 = FloatVector.fromArray(S, bp, bo + 8);
+            FloatVector av = FloatVector.broadcast(S, a[a0 + k]);
+            c00 = b0.fma(av, c00);
+            c01 = b1.fma(av, c01);
+            av = FloatVector.broadcast(S, a[a1 + k]);
+            c10 = b0.fma(av, c10);
+            c11 = b1.fma(av, c11);
+            av = FloatVector.broadcast(S, a[a2 + k]);
+            c20 = b0.fma(av, c20);
+            c21 = b1.fma(av, c21);
+            av = FloatVector.broadcast(S, a[a3 + k]);
+            c30 = b0.fma(av, c30);
+            c31 = b1.fma(av, c31);
+            av = FloatVector.broadcast(S, a[a4 + k]);
+            c40 = b0.fma(av, c40);
+            c41 = b1.fma(av, c41);
+            av = FloatVector.broadcast(S, a[a5 + k]);
+            c50 = b0.fma(av, c50);
+            c51 = b1.fma(av, c51);
+        }
+        if (mr == MR && nr == NR) {
+            if (accumulate) {
+                c00 = c00.add(FloatVector.fromArray(S, c, cOff));
+                c01 = c01.add(FloatVector.fromArray(S, c, cOff + 8));
+                c10 = c10.add(FloatVector.fromArray(S, c, cOff + ldc));
+                c11 = c11.add(FloatVector.fromArray(S, c, cOff + ldc + 8));
+                c20 = c20.add(FloatVector.fromArray(S, c, cOff + 2 * ldc));
+                c21 = c21.add(FloatVector.fromArray(S, c, cOff + 2 * ldc + 8));
+                c30 = c30.add(FloatVector.fromArray(S, c, cOff + 3 * ldc));
+                c31 = c31.add(FloatVector.fromArray(S, c, cOff + 3 * ldc + 8));
+                c40 = c40.add(FloatVector.fromArray(S, c, cOff + 4 * ldc));
+                c41 = c41.add(FloatVector.fromArray(S, c, cOff + 4 * ldc + 8));
+                c50 = c50.add(FloatVector.fromArray(S, c, cOff + 5 * ldc));
+                c51 = c51.add(FloatVector.fromArray(S, c, cOff + 5 * ldc + 8));
+            }
+            c00.intoArray(c, cOff);
+            c01.intoArray(c, cOff + 8);
+            c10.intoArray(c, cOff + ldc);
+            c11.intoArray(c, cOff + ldc + 8);
+            c20.intoArray(c, cOff + 2 * ldc);
+            c21.intoArray(c, cOff + 2 * ldc + 8);
+            c30.intoArray(c, cOff + 3 * ldc);
+            c31.intoArray(c, cOff + 3 * ldc + 8);
+            c40.intoArray(c, cOff + 4 * ldc);
+            c41.intoArray(c, cOff + 4 * ldc + 8);
+            c50.intoArray(c, cOff + 5 * ldc);
+            c51.intoArray(c, cOff + 5 * ldc + 8);
+            return;
+        }
+        // edge tile: through scratch, storing only the mr x nr valid part
+        c00.intoArray(tmp, 0);
+        c01.intoArray(tmp, 8);
+        c10.intoArray(tmp, 16);
+        c11.intoArray(tmp, 24);
+        c20.intoArray(tmp, 32);
+        c21.intoArray(tmp, 40);
+        c30.intoArray(tmp, 48);
+        c31.intoArray(tmp, 56);
+        c40.intoArray(tmp, 64);
+        c41.intoArray(tmp, 72);
+        c50.intoArray(tmp, 80);
+        c51.intoArray(tmp, 88);
+        for (int i = 0; i < mr; i++) {
+            int o = cOff + i * ldc;
+            for (int j = 0; j < nr; j++) c[o + j] = accumulate ? c[o + j] + tmp[i * NR + j] : tmp[i * NR + j];
+        }
+    }
+
+    /** Decodes spans of one weight's rows to f32 for the panels; one per GEMM call. */
+    private abstract static class Decoder {
+        /** True when any column span can be decoded alone; else only whole rows (c0 = 0, len = cols). */
+        abstract boolean spans();
+
+        abstract void decode(int r, int c0, int len, float[] dst);
+
+        static Decoder of(WeightMatrix w) {
+            if (w instanceof Bnb4bitMatrix m) return new Nf4(m);
+            if (w instanceof DequantMatrix m) {
+                return new Decoder() {
+                    boolean spans() {
+                        return true;
+                    }
+
+                    void decode(int r, int c0, int len, float[] dst) {
+                        m.dequantize(r, c0, len, dst, 0);
+                    }
+                };
+            }
+            return new Decoder() {
+                boolean spans() {
+                    return false;
+                }
+
+                void decode(int r, int c0, int len, float[] dst) {
+                    w.dequantizeRow(r, dst, 0);
+                }
+            };
+        }
+    }
+
+    /**
+     * NF4/FP4 without the per-element division of the reference decode: codes through the public
+     * accessor, one scale per run of a block.
+     */
+    private static final class Nf4 extends Decoder {
+        private final Bnb4bitMatrix m;
+        private final float[] table, scales;
+        private final int blocksize;
+
+        Nf4(Bnb4bitMatrix m) {
+            this.m = m;
+            this.table = m.type.table();
+            this.scales = m.blockScales();
+            this.blocksize = m.blocksize;
+        }
+
+        boolean spans() {
+            return true;
+        }
+
+        void decode(int r, int c0, int len, float[] dst) {
+            long flat = (long) r * m.cols + c0;
+            int c = c0, end = c0 + len, d = 0;
+            while (c < end) {
+                long block = flat / blocksize;
+                int run = (int) Math.min(end - c, (block + 1) * blocksize - flat);
+                float s = scales[(int) block];
+                for (int i = 0; i < run; i++) dst[d + i] = table[m.code(r, c + i)] * s;
+                c += run;
+                d += run;
+                flat += run;
+            }
+        }
+    }
+
+    /**
+     * y[n, m] = (accumulate ? y : 0) + scale * sum_k x[n, k] * w[m, k]; x [N,K], w [M,K], y [N,M]. Parallel over n.
+     * Four w rows share each x vector; for short K (the rank side) plain loops.
+     */
     public static void xwT(float[] x, float[] w, float[] y, int N, int K, int M, float scale, boolean accumulate) {
+        int L = S.length(), ub = K - K % L;
+        boolean vector = ENABLED && K >= 4 * L;
         Parallel.forRange(N, 4, (n0, n1) -> {
+            float[] lanes = new float[8];
             for (int n = n0; n < n1; n++) {
                 int xo = n * K, yo = n * M;
-                for (int m = 0; m < M; m++) {
+                int m = 0;
+                if (vector) {
+                    for (; m + 4 <= M; m += 4) {
+                        int w0 = m * K, w1 = w0 + K, w2 = w1 + K, w3 = w2 + K;
+                        FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+                        for (int k = 0; k < ub; k += L) {
+                            FloatVector xv = FloatVector.fromArray(S, x, xo + k);
+                            s0 = FloatVector.fromArray(S, w, w0 + k).fma(xv, s0);
+                            s1 = FloatVector.fromArray(S, w, w1 + k).fma(xv, s1);
+                            s2 = FloatVector.fromArray(S, w, w2 + k).fma(xv, s2);
+                            s3 = FloatVector.fromArray(S, w, w3 + k).fma(xv, s3);
+                        }
+                        float d0 = sumLanes(s0, lanes), d1 = sumLanes(s1, lanes), d2 = sumLanes(s2, lanes), d3 = sumLanes(s3, lanes);
+                        for (int k = ub; k < K; k++) {
+                            float xv = x[xo + k];
+                            d0 += xv * w[w0 + k];
+                            d1 += xv * w[w1 + k];
+                            d2 += xv * w[w2 + k];
+                            d3 += xv * w[w3 + k];
+                        }
+                        y[yo + m] = accumulate ? y[yo + m] + scale * d0 : scale * d0;
+                        y[yo + m + 1] = accumulate ? y[yo + m + 1] + scale * d1 : scale * d1;
+                        y[yo + m + 2] = accumulate ? y[yo + m + 2] + scale * d2 : scale * d2;
+                        y[yo + m + 3] = accumulate ? y[yo + m + 3] + scale * d3 : scale * d3;
+                    }
+                }
+                for (; m < M; m++) {
                     int wo = m * K;
                     float s = 0f;
                     for (int k = 0; k < K; k++) s += x[xo + k] * w[wo + k];
@@ -23,6 +361,15 @@ public final class Gemm {
                 }
             }
         });
+    }
+
+    /**
+     * The lanes of v summed left to right through lanes[8]: the same order interpreted and compiled
+     * (reduceLanes is not), so a training run is reproducible within a process.
+     */
+    static float sumLanes(FloatVector v, float[] lanes) {
+        v.intoArray(lanes, 0);
+        return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
     }
 
     /** out[n, k] (+)= scale * sum_m a[n, m] * w[m, k]; a [N,M], w [M,K], out [N,K]. Parallel over n. */

@@ -64,7 +64,7 @@ public final class LoraLinear {
      * at least N*in floats used only when dropout is active (seed selects the mask).
      */
     public void forward(float[] x, float[] y, float[] h, int N, long seed, boolean training, float[] xd) {
-        base.matmul(x, y, N);
+        Gemm.matmul(base, x, y, N);
         if (a == null) return;
         if (magnitude != null) throw new IllegalStateException("DoRA layer: use forwardDora");
         float[] xin = x;
@@ -73,7 +73,7 @@ public final class LoraLinear {
             xin = xd;
         }
         Gemm.xwT(xin, a, h, N, in, rank, 1f, false);
-        Gemm.xwT(h, b, y, N, rank, out, scale, true);
+        Gemm.aw(h, bT(), y, N, rank, out, scale, true);   // y += s·h·Bᵀ as axpys over out
     }
 
     /**
@@ -81,7 +81,7 @@ public final class LoraLinear {
      * g is scratch of N*rank floats, xd scratch of N*in floats (dropout only).
      */
     public void backward(float[] dy, float[] x, float[] h, float[] dx, int N, long seed, boolean training, float[] g, float[] xd) {
-        base.matmulTransposed(dy, dx, N);
+        Gemm.matmulTransposed(base, dy, dx, N);
         if (a == null) return;
         if (magnitude != null) throw new IllegalStateException("DoRA layer: use backwardDora");
         Gemm.aTb(dy, h, gradB, N, out, rank, scale);           // [out, r]
@@ -110,7 +110,7 @@ public final class LoraLinear {
      * backward; h [N, r] = x̃·Aᵀ as in plain LoRA; xd is dropout scratch (N*in).
      */
     public void forwardDora(float[] x, float[] y, float[] h, float[] saved, int N, long seed, boolean training, float[] xd) {
-        base.matmul(x, y, N);
+        Gemm.matmul(base, x, y, N);
         boolean drop = training && dropout > 0f;
         float[] xin = x;
         if (drop) {
@@ -119,7 +119,7 @@ public final class LoraLinear {
         }
         int wxOff = 0, loOff = N * out, nOff = 2 * N * out;
         if (drop) {
-            base.matmul(xin, saved, N);           // W·x̃ into saved[0, N*out)
+            Gemm.matmul(base, xin, saved, N);           // W·x̃ into saved[0, N*out)
         } else {
             System.arraycopy(y, 0, saved, wxOff, N * out);
         }
@@ -148,7 +148,7 @@ public final class LoraLinear {
      */
     public void backwardDora(float[] dy, float[] x, float[] h, float[] saved, float[] dx, int N, long seed, boolean training,
                              float[] g, float[] xd, float[] dyg) {
-        base.matmulTransposed(dy, dx, N);
+        Gemm.matmulTransposed(base, dy, dx, N);
         int loOff = N * out, nOff = 2 * N * out;
         Parallel.forRange(out, 16, (o0, o1) -> {
             for (int o = o0; o < o1; o++) {
@@ -178,10 +178,10 @@ public final class LoraLinear {
         }
         if (!drop) {
             Gemm.aw(g, a, dx, N, rank, in, scale, true);
-            base.matmulTransposed(dyg, dx, N);
+            Gemm.matmulTransposed(base, dyg, dx, N);
         } else {
             Gemm.aw(g, a, xd, N, rank, in, scale, false);
-            base.matmulTransposed(dyg, xd, N);
+            Gemm.matmulTransposed(base, dyg, xd, N);
             float keepScale = 1f / (1f - dropout);
             Parallel.forRange(N * in, 4096, (i0, i1) -> {
                 for (int i = i0; i < i1; i++) if (keep(seed, i, dropout)) dx[i] += xd[i] * keepScale;

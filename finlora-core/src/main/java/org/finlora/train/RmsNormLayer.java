@@ -21,6 +21,17 @@ public final class RmsNormLayer {
         });
     }
 
+    /** out = x * rstd * w with a saved rstd: the forward's values again, without the reduction. */
+    public static void apply(float[] out, float[] x, float[] rstd, float[] w, int N, int C) {
+        Parallel.forRange(N, 8, (n0, n1) -> {
+            for (int n = n0; n < n1; n++) {
+                int o = n * C;
+                float r = rstd[n];
+                for (int i = 0; i < C; i++) out[o + i] = (x[o + i] * r) * w[i];
+            }
+        });
+    }
+
     /**
      * dx[n,i] += rstd*(w_i*g_i) - x_i * rstd^3/C * sum_j w_j*g_j*x_j. The norm weight is frozen in
      * LoRA training, so dw may be null; when given, dw[i] += sum_n g[n,i]*x[n,i]*rstd[n] (serial over n).

@@ -13,15 +13,18 @@ import org.finlora.model.LlamaWeights;
  * forward is recomputed (same dropout masks) during backward.
  */
 public final class TrainableLlama {
-    /** What one block's forward leaves for its backward. */
+    /**
+     * What one block's forward leaves for its backward. The normed inputs and the SwiGLU output are
+     * not kept: backward rebuilds them from residIn/residMid with the saved rstd, and from gate and
+     * up (cheap elementwise work, bit-identical to the forward's values).
+     */
     private static final class BlockActs {
         float[] residIn;                  // [N, C] block input (owned elsewhere in checkpoint mode)
-        final float[] ln1, rstd1, q, k, v, lse, att, residMid, ln2, rstd2, gate, up, act;
+        final float[] rstd1, q, k, v, lse, att, residMid, rstd2, gate, up;
         final float[][] h = new float[7][]; // LoRA x̃·Aᵀ per projection [N, r]
         final float[][] dora = new float[7][]; // DoRA W·x̃, B·A·x̃, row norms per projection
 
         BlockActs(LlamaConfig c, int N, int BH, int rank, boolean[] targeted, LoraLinear[] doraLayers) {
-            ln1 = new float[N * c.dim()];
             rstd1 = new float[N];
             q = new float[N * c.qDim()];
             k = new float[N * c.kvDim()];
@@ -29,23 +32,27 @@ public final class TrainableLlama {
             lse = new float[BH];
             att = new float[N * c.qDim()];
             residMid = new float[N * c.dim()];
-            ln2 = new float[N * c.dim()];
             rstd2 = new float[N];
             gate = new float[N * c.hiddenDim()];
             up = new float[N * c.hiddenDim()];
-            act = new float[N * c.hiddenDim()];
             for (int m = 0; m < 7; m++) if (targeted[m]) h[m] = new float[N * rank];
             for (int m = 0; m < 7; m++) if (doraLayers[m] != null && doraLayers[m].isDora()) dora[m] = new float[doraLayers[m].doraSavedSize(N)];
         }
 
         long byteSize() {
-            long n = ln1.length + rstd1.length + q.length + k.length + v.length + lse.length + att.length
-                    + residMid.length + ln2.length + rstd2.length + gate.length + up.length + act.length;
+            long n = rstd1.length + q.length + k.length + v.length + lse.length + att.length
+                    + residMid.length + rstd2.length + gate.length + up.length;
             for (float[] x : h) if (x != null) n += x.length;
             for (float[] x : dora) if (x != null) n += x.length;
             return 4 * n;
         }
     }
+
+    /**
+     * Rows of logits per cross-entropy chunk: each chunk streams the whole lm_head through the panel
+     * GEMM, so bigger chunks decode it fewer times ([256, 128256] f32 logits are 131 MB).
+     */
+    static final int CE_CHUNK_ROWS = 256;
 
     public final LlamaConfig config;
     public final LlamaWeights weights;
@@ -63,6 +70,8 @@ public final class TrainableLlama {
     private final float[] lnf, rstdf, dLnf;
     // backward scratch, shared by all blocks
     private final float[] dResid, dLn, dq, dk, dv, datt, dgate, dup, dact, xd, g, tmp, recomputeOut, dyg;
+    /** The normed block input (ln1 or ln2) of the block being run, forward or backward. */
+    private final float[] ln;
 
     private boolean training = true;
     private long seed;
@@ -109,7 +118,7 @@ public final class TrainableLlama {
             }
         }
         rope = new RopeLayer(RopeLayer.inverseFrequencies(c), c.headDim(), c.ropeInterleaved(), maxT);
-        crossEntropy = new CrossEntropy(c.dim(), c.vocabSize(), Math.max(1, Math.min(64, N)));
+        crossEntropy = new CrossEntropy(c.dim(), c.vocabSize(), Math.max(1, Math.min(CE_CHUNK_ROWS, N)));
         int BH = maxB * c.nHeads() * maxT;
         acts = new BlockActs[checkpointing ? 1 : L];
         for (int i = 0; i < acts.length; i++) acts[i] = new BlockActs(c, N, BH, r, targeted, linears[0]);
@@ -130,6 +139,7 @@ public final class TrainableLlama {
         xd = new float[N * maxIn];
         g = new float[N * r];
         tmp = new float[N * c.dim()];
+        ln = new float[N * c.dim()];
         recomputeOut = checkpointing ? new float[N * c.dim()] : null;
         dyg = adapter.config.useDora() ? new float[N * Math.max(Math.max(c.dim(), c.qDim()), c.hiddenDim())] : null;
     }
@@ -154,7 +164,7 @@ public final class TrainableLlama {
         for (BlockActs a : acts) actsBytes += a.byteSize();
         actsBytes += 4L * (blockInputs.length * (long) blockInputs[0].length + lnf.length + rstdf.length);
         long scratch = 4L * ((long) dLnf.length + dResid.length + dLn.length + dq.length + dk.length + dv.length + datt.length
-                + dgate.length + dup.length + dact.length + xd.length + g.length + tmp.length
+                + dgate.length + dup.length + dact.length + xd.length + g.length + tmp.length + ln.length
                 + (recomputeOut == null ? 0 : recomputeOut.length) + (dyg == null ? 0 : dyg.length)) + crossEntropy.byteSize();
         return new MemoryPlan(weights.byteSize(), lora, lora, 0, actsBytes, scratch);
     }
@@ -253,20 +263,21 @@ public final class TrainableLlama {
         LlamaWeights.Layer w = weights.layers[l];
         int B = curB, T = curT, N = B * T, C = c.dim();
         float[] x = a.residIn;
-        RmsNormLayer.forward(a.ln1, a.rstd1, x, w.attnNorm(), N, C, c.rmsEps());
-        project(l, 0, a, a.ln1, a.q);
-        project(l, 1, a, a.ln1, a.k);
-        project(l, 2, a, a.ln1, a.v);
+        RmsNormLayer.forward(ln, a.rstd1, x, w.attnNorm(), N, C, c.rmsEps());
+        project(l, 0, a, ln, a.q);
+        project(l, 1, a, ln, a.k);
+        project(l, 2, a, ln, a.v);
         rope.forward(a.q, B, T, c.nHeads());
         rope.forward(a.k, B, T, c.nKvHeads());
         CausalAttention.forward(a.att, a.lse, a.q, a.k, a.v, B, T, c.nHeads(), c.nKvHeads(), c.headDim(), curLengths);
         project(l, 3, a, a.att, tmp);
         for (int i = 0; i < N * C; i++) a.residMid[i] = x[i] + tmp[i];
-        RmsNormLayer.forward(a.ln2, a.rstd2, a.residMid, w.ffnNorm(), N, C, c.rmsEps());
-        project(l, 4, a, a.ln2, a.gate);
-        project(l, 5, a, a.ln2, a.up);
-        SwiGLU.forward(a.act, a.gate, a.up, N * c.hiddenDim());
-        project(l, 6, a, a.act, tmp);
+        RmsNormLayer.forward(ln, a.rstd2, a.residMid, w.ffnNorm(), N, C, c.rmsEps());
+        project(l, 4, a, ln, a.gate);
+        project(l, 5, a, ln, a.up);
+        float[] act = dgate;   // free in forward; backward rebuilds act there too
+        SwiGLU.forward(act, a.gate, a.up, N * c.hiddenDim());
+        project(l, 6, a, act, tmp);
         for (int i = 0; i < N * C; i++) out[i] = a.residMid[i] + tmp[i];
     }
 
@@ -277,11 +288,14 @@ public final class TrainableLlama {
         int B = curB, T = curT, N = B * T, C = c.dim(), H = c.hiddenDim();
         // MLP: out = residMid + down(silu(gate(ln2)) * up(ln2))
         java.util.Arrays.fill(dact, 0, N * H, 0f);
-        projectBack(l, 6, a, dResid, a.act, dact);
+        float[] act = dgate;   // rebuilt here, dead once SwiGLU.backward overwrites dgate
+        SwiGLU.forward(act, a.gate, a.up, N * H);
+        projectBack(l, 6, a, dResid, act, dact);
         SwiGLU.backward(dgate, dup, dact, a.gate, a.up, N * H);
         java.util.Arrays.fill(dLn, 0, N * C, 0f);
-        projectBack(l, 4, a, dgate, a.ln2, dLn);
-        projectBack(l, 5, a, dup, a.ln2, dLn);
+        RmsNormLayer.apply(ln, a.residMid, a.rstd2, w.ffnNorm(), N, C);
+        projectBack(l, 4, a, dgate, ln, dLn);
+        projectBack(l, 5, a, dup, ln, dLn);
         RmsNormLayer.backward(dResid, null, dLn, a.residMid, a.rstd2, w.ffnNorm(), N, C);
         // attention: residMid = residIn + o(attn(rope(q(ln1)), rope(k(ln1)), v(ln1)))
         java.util.Arrays.fill(datt, 0, N * c.qDim(), 0f);
@@ -290,9 +304,10 @@ public final class TrainableLlama {
         rope.backward(dq, B, T, c.nHeads());
         rope.backward(dk, B, T, c.nKvHeads());
         java.util.Arrays.fill(dLn, 0, N * C, 0f);
-        projectBack(l, 0, a, dq, a.ln1, dLn);
-        projectBack(l, 1, a, dk, a.ln1, dLn);
-        projectBack(l, 2, a, dv, a.ln1, dLn);
+        RmsNormLayer.apply(ln, a.residIn, a.rstd1, w.attnNorm(), N, C);
+        projectBack(l, 0, a, dq, ln, dLn);
+        projectBack(l, 1, a, dk, ln, dLn);
+        projectBack(l, 2, a, dv, ln, dLn);
         RmsNormLayer.backward(dResid, null, dLn, a.residIn, a.rstd1, w.attnNorm(), N, C);
     }
 }
