@@ -44,8 +44,9 @@ tensor (as bitsandbytes does), so they apply.
 
 ## Machine load during the measurement
 
-The machine has 2 cores and was shared with other processes (other helpers' builds and tests) while these
-numbers were taken, so the speed columns are noisy; compare ratios within one table, not across runs.
+The machine has 2 cores; the load averages below say how busy it was around the run (about 2 means
+only this benchmark ran). Decode and prefill are short, best-of-few runs, so the speed columns are
+noisy: compare ratios within one table, not across runs.
 
 DOC
 echo '```'
