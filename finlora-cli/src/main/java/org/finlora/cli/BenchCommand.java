@@ -103,11 +103,14 @@ final class BenchCommand implements Runnable {
                 int[] prompt = new int[promptTokens];
                 for (int i = 0; i < promptTokens; i++) prompt[i] = rnd.nextInt(Math.min(vocab, 256));
 
-                // Warm-up (JIT) on a short sequence, then the measured run on a fresh cache.
-                KvCache warm = m.newCache(12);
-                m.forward(warm, prompt, 0, Math.min(8, promptTokens), 0, false);
+                // Warm-up (JIT) with the measured shapes: one prefill chunk as long as the measured ones (the
+                // many-token paths differ from the few-token ones) and a few decode steps; then the measured
+                // run on a fresh cache.
+                int warmLen = Math.min(256, promptTokens);
+                KvCache warm = m.newCache(warmLen + 3);
+                m.forward(warm, prompt, 0, warmLen, 0, false);
                 int[] one = {0};
-                for (int i = 0; i < 3; i++) m.forward(warm, one, 0, 1, Math.min(8, promptTokens) + i, false);
+                for (int i = 0; i < 3; i++) m.forward(warm, one, 0, 1, warmLen + i, false);
 
                 KvCache cache = m.newCache(promptTokens + genTokens);
                 long c0 = processCpuNanos();

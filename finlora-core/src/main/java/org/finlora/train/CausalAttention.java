@@ -1,5 +1,7 @@
 package org.finlora.train;
 
+import org.finlora.kernel.Gemm;
+
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.finlora.kernel.Parallel;

@@ -1,5 +1,7 @@
 package org.finlora.train;
 
+import org.finlora.kernel.Gemm;
+
 import org.finlora.FinloraException;
 import org.finlora.kernel.Parallel;
 import org.finlora.tensor.WeightMatrix;

@@ -1,16 +1,13 @@
-package org.finlora.train;
+package org.finlora.kernel;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
-import org.finlora.kernel.Bnb4bitMatrix;
-import org.finlora.kernel.DequantMatrix;
-import org.finlora.kernel.Parallel;
 import org.finlora.tensor.WeightMatrix;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The f32 products of training on flat row-major arrays: the frozen-weight products with many tokens
+ * The f32 products with many tokens on flat row-major arrays (training, and the prefill of inference): the frozen-weight products with many tokens
  * (forward y = x·Wᵀ and input gradient dx += dy·W, any WeightMatrix) and the small dense products
  * of the LoRA branch (rank-r sides). Each routine writes disjoint output elements per thread, so no
  * atomics are needed.
@@ -34,7 +31,7 @@ public final class Gemm {
     /** Below this many tokens the weight's own kernels are used (decode-style shapes). */
     public static final int MIN_TOKENS = 16;
     /** The tile needs 8-lane float vectors in hardware; otherwise the weight's own kernels run. */
-    static final boolean ENABLED = DequantMatrix.VECTOR_ENABLED && FloatVector.SPECIES_PREFERRED.length() >= 8;
+    public static final boolean ENABLED = DequantMatrix.VECTOR_ENABLED && FloatVector.SPECIES_PREFERRED.length() >= 8;
 
     /** Per-thread scratch of the panel GEMM, grown on demand and reused across calls. */
     private static final class Scratch {
@@ -302,6 +299,10 @@ public final class Gemm {
         }
 
         void decode(int r, int c0, int len, float[] dst) {
+            if (m.cols % blocksize == 0) {   // blocks within rows: the vector lookups of the format's own tiles
+                m.dequantizeTile(r, c0, len, dst, 0);
+                return;
+            }
             long flat = (long) r * m.cols + c0;
             int c = c0, end = c0 + len, d = 0;
             while (c < end) {
@@ -367,7 +368,7 @@ public final class Gemm {
      * The lanes of v summed left to right through lanes[8]: the same order interpreted and compiled
      * (reduceLanes is not), so a training run is reproducible within a process.
      */
-    static float sumLanes(FloatVector v, float[] lanes) {
+    public static float sumLanes(FloatVector v, float[] lanes) {
         v.intoArray(lanes, 0);
         return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
     }

@@ -1,8 +1,5 @@
-package org.finlora.train;
+package org.finlora.kernel;
 
-import org.finlora.kernel.Bnb4bitMatrix;
-import org.finlora.kernel.DequantMatrix;
-import org.finlora.kernel.Matrices;
 import org.finlora.quant.Bnb4bit;
 import org.finlora.tensor.DType;
 import org.finlora.tensor.Floats;
