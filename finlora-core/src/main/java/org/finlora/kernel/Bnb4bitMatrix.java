@@ -199,12 +199,17 @@ public final class Bnb4bitMatrix extends DequantMatrix {
         return out;
     }
 
+    /** Scalar decode: one scale per run of a block (blocks run over the flattened tensor, so a run may end mid-row). */
     @Override
     public void dequantize(int r, int c0, int len, float[] dst, int off) {
-        long base = (long) r * cols;
-        for (int k = 0; k < len; k++) {
-            int c = c0 + k;
-            dst[off + k] = table[code(r, c)] * scales[(int) ((base + c) / blocksize)];
+        long flat = (long) r * cols + c0;
+        for (int k = 0; k < len; ) {
+            long block = flat / blocksize;
+            int run = (int) Math.min(len - k, (block + 1) * blocksize - flat);
+            float s = scales[(int) block];
+            for (int i = 0; i < run; i++) dst[off + k + i] = table[code(r, c0 + k + i)] * s;
+            k += run;
+            flat += run;
         }
     }
 

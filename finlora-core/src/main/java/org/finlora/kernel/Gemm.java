@@ -254,7 +254,6 @@ public final class Gemm {
         abstract void decode(int r, int c0, int len, float[] dst);
 
         static Decoder of(WeightMatrix w) {
-            if (w instanceof Bnb4bitMatrix m) return new Nf4(m);
             if (w instanceof DequantMatrix m) {
                 return new Decoder() {
                     boolean spans() {
@@ -262,7 +261,7 @@ public final class Gemm {
                     }
 
                     void decode(int r, int c0, int len, float[] dst) {
-                        m.dequantize(r, c0, len, dst, 0);
+                        m.dequantizeTile(r, c0, len, dst, 0);   // the format's vector decode where it has one
                     }
                 };
             }
@@ -275,45 +274,6 @@ public final class Gemm {
                     w.dequantizeRow(r, dst, 0);
                 }
             };
-        }
-    }
-
-    /**
-     * NF4/FP4 without the per-element division of the reference decode: codes through the public
-     * accessor, one scale per run of a block.
-     */
-    private static final class Nf4 extends Decoder {
-        private final Bnb4bitMatrix m;
-        private final float[] table, scales;
-        private final int blocksize;
-
-        Nf4(Bnb4bitMatrix m) {
-            this.m = m;
-            this.table = m.type.table();
-            this.scales = m.blockScales();
-            this.blocksize = m.blocksize;
-        }
-
-        boolean spans() {
-            return true;
-        }
-
-        void decode(int r, int c0, int len, float[] dst) {
-            if (m.cols % blocksize == 0) {   // blocks within rows: the vector lookups of the format's own tiles
-                m.dequantizeTile(r, c0, len, dst, 0);
-                return;
-            }
-            long flat = (long) r * m.cols + c0;
-            int c = c0, end = c0 + len, d = 0;
-            while (c < end) {
-                long block = flat / blocksize;
-                int run = (int) Math.min(end - c, (block + 1) * blocksize - flat);
-                float s = scales[(int) block];
-                for (int i = 0; i < run; i++) dst[d + i] = table[m.code(r, c + i)] * s;
-                c += run;
-                d += run;
-                flat += run;
-            }
         }
     }
 
