@@ -61,6 +61,11 @@ final class BenchEvalCommand implements Runnable {
     @Option(names = "--threads", description = "Worker threads (default: all processors).")
     Integer threads;
 
+    @Option(names = "--prefix-reuse", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Copy the keys/values of a prompt's common start with the previous call's first prompt "
+                    + "(as finlora eval does); --no-prefix-reuse starts every call cold (default: ${DEFAULT-VALUE}).")
+    boolean prefixReuse;
+
     @Override
     public void run() {
         if (limit < 0) throw new FinloraException("--limit " + limit + ": expected a number >= 0");
@@ -76,13 +81,13 @@ final class BenchEvalCommand implements Runnable {
 
         try (Checkpoint ck = ModelLoader.load(model, tokenizer)) {
             LlamaModel m = LlamaModel.load(ck, quant);
-            System.out.printf(Locale.ROOT, "model %s, task %s, %d examples (max %d new tokens), threads %d, vector %s%n", ck.source(), t.name(),
-                    examples.size(), t.maxNewTokens(), Parallel.threads(), Vectors.ENABLED);
+            System.out.printf(Locale.ROOT, "model %s, task %s, %d examples (max %d new tokens), threads %d, vector %s, prefix reuse across calls %s%n",
+                    ck.source(), t.name(), examples.size(), t.maxNewTokens(), Parallel.threads(), Vectors.ENABLED, prefixReuse);
             // Batch size 1 first: it is the reference for the ratios and the answers.
             List<Integer> order = new ArrayList<>(new LinkedHashSet<>(batchSizes));
             if (order.remove(Integer.valueOf(1))) order.addFirst(1);
             for (int bs : order) {
-                if (!warm.isEmpty()) Evaluator.evaluate("warmup", t, warm, new BatchGenerator(m, ck.tokenizer()), bs, Evaluator.Progress.NONE);
+                if (!warm.isEmpty()) Evaluator.evaluate("warmup", t, warm, new BatchGenerator(m, ck.tokenizer(), prefixReuse), bs, Evaluator.Progress.NONE);
             }
             // Rounds alternate the batch sizes, so load from other processes hits them alike; the best round counts.
             double[] best = new double[order.size()];
@@ -91,7 +96,7 @@ final class BenchEvalCommand implements Runnable {
             for (int round = 1; round <= rounds; round++) {
                 for (int i = 0; i < order.size(); i++) {
                     int bs = order.get(i);
-                    BatchGenerator g = new BatchGenerator(m, ck.tokenizer());
+                    BatchGenerator g = new BatchGenerator(m, ck.tokenizer(), prefixReuse);
                     long cpu0 = BenchCommand.processCpuNanos(), w0 = System.nanoTime();
                     TaskResult r = Evaluator.evaluate("bench", t, examples, g, bs, Evaluator.Progress.NONE);
                     long wall = System.nanoTime() - w0, cpu = BenchCommand.processCpuNanos();

@@ -13,7 +13,9 @@ import java.util.Set;
  * Greedy generation for many prompts at once, FinLoRA's eval convention: each prompt is BOS (when
  * the tokenizer adds one) + the raw context, no chat template; only the continuation is decoded,
  * special tokens skipped. The prefix common to all prompts of a batch (a task's instruction) is run
- * once and its keys/values copied; the rest of the prompts are prefilled together (ragged rows packed
+ * once and its keys/values copied, and so is the part of a prompt that repeats the previous call's
+ * first prompt (a task's instruction recurs across batches, and one-at-a-time evaluation is one call
+ * per example); the rest of the prompts are prefilled together (ragged rows packed
  * up to {@link #PREFILL_ROWS} per forward); then every unfinished sequence advances one token per
  * {@link LlamaModel#forwardBatch} step, so each weight matrix is streamed once per step for the whole
  * batch. A sequence stops at a stop id, after maxNewTokens, or when its context is full — the same
@@ -28,6 +30,11 @@ public final class BatchGenerator implements TextGenerator {
     private final LlamaModel model;
     private final Tokenizer tokenizer;
     private final Set<Integer> stopIds;
+    /** Whether a prompt may copy the keys/values of its common start with the previous call's first prompt. */
+    private final boolean reuseAcrossCalls;
+    /** The previous call's first prompt and its cache (positions below retainedTokens.length hold that prompt). */
+    private int[] retainedTokens;
+    private KvCache retained;
 
     /**
      * Totals over every call: time and tokens run in prefill and decode, prompt tokens not run because
@@ -37,9 +44,18 @@ public final class BatchGenerator implements TextGenerator {
     public int truncatedPrompts;
 
     public BatchGenerator(LlamaModel model, Tokenizer tokenizer) {
+        this(model, tokenizer, true);
+    }
+
+    /**
+     * @param reuseAcrossCalls keep the first prompt's keys/values of each call for the next one (the
+     *                         model's weights must not change between calls; false: every call starts cold)
+     */
+    public BatchGenerator(LlamaModel model, Tokenizer tokenizer, boolean reuseAcrossCalls) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.stopIds = tokenizer.stopIds();
+        this.reuseAcrossCalls = reuseAcrossCalls;
     }
 
     @Override
@@ -97,6 +113,11 @@ public final class BatchGenerator implements TextGenerator {
         long t0 = System.nanoTime();
         prefill(prompts, caches, logits, vocab);
         long t1 = System.nanoTime();
+        if (reuseAcrossCalls) {
+            // decode only writes positions past the prompt, so caches[0] keeps prompts[0] intact
+            retainedTokens = prompts[0];
+            retained = caches[0];
+        }
 
         // Decode: pick each live sequence's token, then run all that continue in one step.
         int[] pos = new int[B];
@@ -150,17 +171,31 @@ public final class BatchGenerator implements TextGenerator {
     private void prefill(int[][] prompts, KvCache[] caches, float[] logits, int vocab) {
         int B = prompts.length;
         int[] done = new int[B];
+        if (retained != null) {
+            // The start this prompt has in common with the previous call's first prompt is already computed.
+            for (int b = 0; b < B; b++) {
+                int n = Math.min(commonStart(prompts[b], retainedTokens), prompts[b].length - 1);
+                if (n < MIN_SHARED_PREFIX) continue;
+                caches[b].copyPrefix(retained, n);
+                done[b] = n;
+                sharedPrefixTokens += n;
+            }
+        }
         int shared = sharedPrefix(prompts);
-        if (shared >= MIN_SHARED_PREFIX) {
+        if (shared - Arrays.stream(done).min().orElse(0) >= MIN_SHARED_PREFIX) {
             // FinLoRA prompts of a task start with the same instruction: run it once, copy its keys/values.
-            for (int p = 0; p < shared; p += PREFILL_ROWS) {
+            for (int p = done[0]; p < shared; p += PREFILL_ROWS) {
                 int n = Math.min(PREFILL_ROWS, shared - p);
                 model.forwardBatch(new KvCache[]{caches[0]}, new int[][]{prompts[0]}, new int[]{p}, new int[]{n}, new int[]{p});
+                prefillTokens += n;
             }
-            for (int b = 1; b < B; b++) caches[b].copyPrefix(caches[0], shared);
-            Arrays.fill(done, shared);
-            prefillTokens += shared;
-            sharedPrefixTokens += (long) shared * (B - 1);
+            for (int b = 1; b < B; b++) {
+                if (done[b] >= shared) continue;
+                caches[b].copyPrefix(caches[0], shared);
+                sharedPrefixTokens += shared - done[b];
+                done[b] = shared;
+            }
+            done[0] = Math.max(done[0], shared);
         }
         int first = 0;   // sequences before this one are fully prefilled
         while (first < B) {
@@ -195,6 +230,13 @@ public final class BatchGenerator implements TextGenerator {
             }
             while (first < B && done[first] == prompts[first].length) first++;
         }
+    }
+
+    /** Length of the common start of a and b. */
+    static int commonStart(int[] a, int[] b) {
+        int n = Math.min(a.length, b.length), k = 0;
+        while (k < n && a[k] == b[k]) k++;
+        return k;
     }
 
     /**

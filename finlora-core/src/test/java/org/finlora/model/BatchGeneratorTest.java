@@ -172,6 +172,41 @@ class BatchGeneratorTest {
     }
 
     @Test
+    void laterCallsReuseTheInstructionOfThePreviousCall() {
+        List<String> all = prompts(5);
+        int[][] prompts = encode(all.subList(4, all.size()));   // FPB contexts: same instruction, different sentences
+        int shared = BatchGenerator.sharedPrefix(prompts);
+        assertTrue(prompts.length >= 3 && shared > 40, prompts.length + " prompts sharing " + shared + " tokens");
+        int maxNew = 16;
+        int[][] ref = oneAtATime(model, prompts, maxNew);
+        // one prompt per call, as batch size 1 does: every call after the first copies its common start with the previous prompt
+        BatchGenerator g = new BatchGenerator(model, tok);
+        long expectShared = 0;
+        for (int i = 0; i < prompts.length; i++) {
+            int[][] got = g.generateIds(new int[][]{prompts[i]}, maxNew);
+            assertArrayEquals(ref[i], got[0], "prompt " + i);
+            if (i > 0) expectShared += Math.min(BatchGenerator.commonStart(prompts[i], prompts[i - 1]), prompts[i].length - 1);
+        }
+        assertTrue(expectShared >= (long) shared * (prompts.length - 1), "each later prompt shares at least the instruction: " + expectShared);
+        assertEquals(expectShared, g.sharedPrefixTokens);
+        int total = Arrays.stream(prompts).mapToInt(p -> p.length).sum();
+        assertEquals(total - expectShared, g.prefillTokens);
+        // batches of two: the second batch starts from the first batch's first prompt, then shares within itself
+        BatchGenerator g2 = new BatchGenerator(model, tok);
+        for (int s = 0; s < prompts.length; s += 2) {
+            int[][] part = Arrays.copyOfRange(prompts, s, Math.min(prompts.length, s + 2));
+            int[][] got = g2.generateIds(part, maxNew);
+            for (int i = 0; i < part.length; i++) assertArrayEquals(ref[s + i], got[i], "batch of 2, prompt " + (s + i));
+        }
+        assertTrue(g2.sharedPrefixTokens >= (long) shared * (prompts.length - 1), "shared " + g2.sharedPrefixTokens);
+        // switched off, a call starts cold
+        BatchGenerator cold = new BatchGenerator(model, tok, false);
+        for (int[] p : prompts) cold.generateIds(new int[][]{p}, maxNew);
+        assertEquals(0, cold.sharedPrefixTokens);
+        assertEquals(total, cold.prefillTokens);
+    }
+
+    @Test
     void sharedPrefixLeavesEveryPromptALastToken() {
         assertEquals(0, BatchGenerator.sharedPrefix(new int[][]{{1, 2, 3}}));
         assertEquals(2, BatchGenerator.sharedPrefix(new int[][]{{1, 2, 3, 4}, {1, 2, 5}, {1, 2, 3, 9}}));
