@@ -64,7 +64,7 @@ public final class BF16Matrix extends RowMatrix {
                 a1 = load(base + 2L * (c + L)).fma(FloatVector.fromArray(F, x, xOff + c + L), a1);
             }
             for (; c + L <= cols; c += L) a0 = load(base + 2L * c).fma(FloatVector.fromArray(F, x, xOff + c), a0);
-            s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+            s = Dot.hsum(a0.add(a1));
         }
         for (; c < cols; c++) s += Floats.bf16ToFloat(data.get(Floats.I16_LE, base + 2L * c)) * x[xOff + c];
         return s;

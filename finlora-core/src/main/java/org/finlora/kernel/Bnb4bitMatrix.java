@@ -273,7 +273,7 @@ public final class Bnb4bitMatrix extends DequantMatrix {
             }
             acc = acc0.add(acc1).fma(FloatVector.broadcast(F8, scales[sBase + b]), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return Dot.hsum(acc);
     }
 
     @Override

@@ -142,10 +142,10 @@ public abstract class DequantMatrix extends WeightMatrix {
                 b2 = w2.fma(xw, b2);
                 b3 = w3.fma(xw, b3);
             }
-            float[] sa = {a0.reduceLanes(VectorOperators.ADD), a1.reduceLanes(VectorOperators.ADD),
-                    a2.reduceLanes(VectorOperators.ADD), a3.reduceLanes(VectorOperators.ADD)};
-            float[] sb = {b0.reduceLanes(VectorOperators.ADD), b1.reduceLanes(VectorOperators.ADD),
-                    b2.reduceLanes(VectorOperators.ADD), b3.reduceLanes(VectorOperators.ADD)};
+            float[] sa = {Dot.hsum(a0), Dot.hsum(a1),
+                    Dot.hsum(a2), Dot.hsum(a3)};
+            float[] sb = {Dot.hsum(b0), Dot.hsum(b1),
+                    Dot.hsum(b2), Dot.hsum(b3)};
             for (int k = ub; k < len; k++) {
                 float xv = x[xa + k], xw = x[xb + k];
                 for (int i = 0; i < ROW_GROUP; i++) {
@@ -168,8 +168,8 @@ public abstract class DequantMatrix extends WeightMatrix {
                 a2 = FloatVector.fromArray(F, w, 2 * ws + k).fma(xv, a2);
                 a3 = FloatVector.fromArray(F, w, 3 * ws + k).fma(xv, a3);
             }
-            float[] sa = {a0.reduceLanes(VectorOperators.ADD), a1.reduceLanes(VectorOperators.ADD),
-                    a2.reduceLanes(VectorOperators.ADD), a3.reduceLanes(VectorOperators.ADD)};
+            float[] sa = {Dot.hsum(a0), Dot.hsum(a1),
+                    Dot.hsum(a2), Dot.hsum(a3)};
             for (int k = ub; k < len; k++) {
                 float xv = x[xa + k];
                 for (int i = 0; i < ROW_GROUP; i++) sa[i] += w[i * ws + k] * xv;

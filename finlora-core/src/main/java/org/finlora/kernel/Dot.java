@@ -29,7 +29,7 @@ public final class Dot {
             acc1 = FloatVector.fromArray(F, a, aOff + i + L).fma(FloatVector.fromArray(F, b, bOff + i + L), acc1);
         }
         for (; i + L <= n; i += L) acc0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc0);
-        float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float s = hsum(acc0.add(acc1));
         for (; i < n; i++) s += a[aOff + i] * b[bOff + i];
         return s;
     }
@@ -74,8 +74,8 @@ public final class Dot {
                     a2 = FloatVector.fromArray(F, x, x2 + c).fma(wv, a2);
                     a3 = FloatVector.fromArray(F, x, x3 + c).fma(wv, a3);
                 }
-                float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-                float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+                float s0 = hsum(a0), s1 = hsum(a1);
+                float s2 = hsum(a2), s3 = hsum(a3);
                 for (; c < cols; c++) {
                     float wc = w[wo + c];
                     s0 += wc * x[x0 + c];

@@ -69,7 +69,7 @@ public final class F16Matrix extends RowMatrix {
         if (vector) {
             FloatVector a0 = FloatVector.zero(F);
             for (; c + L <= cols; c += L) a0 = widen(data, base + 2L * c).fma(FloatVector.fromArray(F, x, xOff + c), a0);
-            s = a0.reduceLanes(VectorOperators.ADD);
+            s = Dot.hsum(a0);
         }
         for (; c < cols; c++) s += Float.float16ToFloat(data.get(Floats.I16_LE, base + 2L * c)) * x[xOff + c];
         return s;

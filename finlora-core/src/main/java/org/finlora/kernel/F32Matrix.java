@@ -76,7 +76,7 @@ public final class F32Matrix extends RowMatrix {
         for (; c + L <= cols; c += L) {
             a0 = FloatVector.fromMemorySegment(F, data, base + 4L * c, ByteOrder.LITTLE_ENDIAN).fma(FloatVector.fromArray(F, x, xOff + c), a0);
         }
-        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        float s = Dot.hsum(a0.add(a1).add(a2.add(a3)));
         for (; c < cols; c++) s += data.get(Floats.F32_LE, base + 4L * c) * x[xOff + c];
         return s;
     }

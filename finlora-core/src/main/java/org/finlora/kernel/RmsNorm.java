@@ -26,7 +26,7 @@ public final class RmsNorm {
                 FloatVector v = FloatVector.fromArray(F, x, xOff + i);
                 acc = v.fma(v, acc);
             }
-            ss = acc.reduceLanes(VectorOperators.ADD);
+            ss = Dot.hsum(acc);
         } else {
             ss = 0f;
         }
