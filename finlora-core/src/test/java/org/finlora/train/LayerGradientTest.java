@@ -162,6 +162,73 @@ class LayerGradientTest {
     }
 
     @Test
+    void causalAttentionVectorPathsMatchADoubleReference() {
+        // sizes past the 8-wide vector blocks (two-block and one-block score loops, column tails of hd = 20)
+        Random rng = new Random(11);
+        int B = 2, T = 37, nH = 4, nKv = 2, hd = 20, group = nH / nKv;
+        int[] len = {37, 29};
+        int qW = nH * hd, kvW = nKv * hd;
+        float[] q = randn(rng, B * T * qW, 1f), k = randn(rng, B * T * kvW, 1f), v = randn(rng, B * T * kvW, 1f);
+        float[] r = randn(rng, B * T * qW, 1f);
+        float[] out = new float[B * T * qW], lse = new float[B * nH * T];
+        CausalAttention.forward(out, lse, q, k, v, B, T, nH, nKv, hd, len);
+        float[] dq = new float[q.length], dk = new float[k.length], dv = new float[v.length];
+        CausalAttention.backward(dq, dk, dv, r, out, lse, q, k, v, B, T, nH, nKv, hd, len);
+        double[] rdq = new double[q.length], rdk = new double[k.length], rdv = new double[v.length];
+        double scale = 1 / Math.sqrt(hd);
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < nH; h++) {
+                int kh = h / group;
+                for (int t = 0; t < len[b]; t++) {
+                    int qo = (b * T + t) * qW + h * hd;
+                    double[] p = new double[t + 1], dp = new double[t + 1];
+                    double mx = -1e300, sum = 0;
+                    for (int t2 = 0; t2 <= t; t2++) {
+                        int ko = (b * T + t2) * kvW + kh * hd;
+                        for (int i = 0; i < hd; i++) p[t2] += (double) q[qo + i] * k[ko + i] * scale;
+                        mx = Math.max(mx, p[t2]);
+                    }
+                    for (int t2 = 0; t2 <= t; t2++) sum += p[t2] = Math.exp(p[t2] - mx);
+                    double lseRef = mx + Math.log(sum), dsum = 0;
+                    assertEquals(lseRef, lse[(b * nH + h) * T + t], 1e-4, "lse");
+                    for (int t2 = 0; t2 <= t; t2++) p[t2] /= sum;
+                    for (int i = 0; i < hd; i++) {
+                        double o = 0;
+                        for (int t2 = 0; t2 <= t; t2++) o += p[t2] * v[(b * T + t2) * kvW + kh * hd + i];
+                        assertEquals(o, out[qo + i], 1e-5, "out b" + b + " h" + h + " t" + t);
+                    }
+                    for (int t2 = 0; t2 <= t; t2++) {
+                        int ko = (b * T + t2) * kvW + kh * hd;
+                        for (int i = 0; i < hd; i++) {
+                            dp[t2] += (double) r[qo + i] * v[ko + i];
+                            rdv[ko + i] += p[t2] * r[qo + i];
+                        }
+                        dsum += p[t2] * dp[t2];
+                    }
+                    for (int t2 = 0; t2 <= t; t2++) {
+                        int ko = (b * T + t2) * kvW + kh * hd;
+                        double ds = p[t2] * (dp[t2] - dsum) * scale;
+                        for (int i = 0; i < hd; i++) {
+                            rdq[qo + i] += ds * k[ko + i];
+                            rdk[ko + i] += ds * q[qo + i];
+                        }
+                    }
+                }
+            }
+        for (int i = 0; i < q.length; i++) assertEquals(rdq[i], dq[i], 1e-4 * (1 + Math.abs(rdq[i])), "dq " + i);
+        for (int i = 0; i < k.length; i++) assertEquals(rdk[i], dk[i], 1e-4 * (1 + Math.abs(rdk[i])), "dk " + i);
+        for (int i = 0; i < v.length; i++) assertEquals(rdv[i], dv[i], 1e-4 * (1 + Math.abs(rdv[i])), "dv " + i);
+        // padded query rows: zero output and zero dq; keys past a row's length get no gradient
+        for (int t = len[1]; t < T; t++) {
+            for (int i = 0; i < qW; i++) {
+                assertEquals(0f, out[(T + t) * qW + i]);
+                assertEquals(0f, dq[(T + t) * qW + i]);
+            }
+            for (int i = 0; i < kvW; i++) assertEquals(0f, dk[(T + t) * kvW + i]);
+        }
+    }
+
+    @Test
     void crossEntropyChunkedShiftIgnore() {
         Random rng = new Random(5);
         int B = 2, T = 4, C = 5, V = 11;
