@@ -258,14 +258,16 @@ public final class Bnb4bitMatrix extends DequantMatrix {
     }
 
     private float rowDot(int r, float[] x) {
-        long rowBase = r * rowBytes;
+        long o = r * rowBytes;   // byte offset of the current 16-column group, advanced with c
         int sBase = r * blocksPerRow;
         FloatVector acc = FloatVector.zero(F8);
         for (int b = 0; b < blocksPerRow; b++) {
             FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
             int cEnd = (b + 1) * blocksize;
-            for (int c = b * blocksize; c < cEnd; c += 16) {
-                IntVector iv = codeGroup(rowBase, c);   // low nibble: column c + j, high nibble: column c + 8 + j
+            for (int c = b * blocksize; c < cEnd; c += 16, o += 8) {
+                // low nibble: column c + j, high nibble: column c + 8 + j
+                IntVector iv = (IntVector) ByteVector.fromMemorySegment(B8, codes, o, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
                 FloatVector lo = lookup(iv, iv.lanewise(VectorOperators.LSHL, 28));
                 FloatVector hi = lookup(iv.lanewise(VectorOperators.LSHR, 4), iv.lanewise(VectorOperators.LSHL, 24));
                 acc0 = lo.fma(FloatVector.fromArray(F8, x, c), acc0);
