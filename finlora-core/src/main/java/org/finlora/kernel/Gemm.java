@@ -12,10 +12,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * of the LoRA branch (rank-r sides). Each routine writes disjoint output elements per thread, so no
  * atomics are needed.
  *
- * <p>The frozen-weight products are a packed-panel GEMM: W is decoded once per call into 16-wide
- * panels [k][16] (per-thread scratch), and a 6-token x 16-column register tile (12 accumulators,
- * one broadcast token value feeding two weight vectors) runs over K blocks of {@link #KC}, so the
- * panel slice stays in L1/L2 while every token of the batch streams past it.
+ * <p>The frozen-weight products are a packed-panel GEMM, laid out as BLIS/OpenBLAS do: the token
+ * rows are packed once per call into micro-panels [k][4], W is decoded once per call into 16-wide
+ * panels [k][16] (per-thread scratch, GROUP panels per work unit), and a 4-token x 16-column
+ * register tile (8 accumulators, one broadcast token value feeding two weight vectors) runs over
+ * token blocks of {@link #MC} and K slices of {@link #KC}, so a panel slice serves a whole token
+ * block from cache and each output tile is stored while it is still cached.
  */
 public final class Gemm {
     private Gemm() {
@@ -24,12 +26,16 @@ public final class Gemm {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
     /** Token rows and weight columns of the register tile. */
     static final int MR = 4, NR = 16;
-    /** Depth of one K block: a 16-wide panel slice is KC*64 bytes. */
-    static final int KC = Integer.getInteger("finlora.gemm.kc", 2048);
-    /** Panels sharing one token block (their K slices together stay in L2). */
+    /**
+     * Depth of one K slice. Per token block the L2 holds GROUP panel slices (4 x KC x 64 B = 256 KB)
+     * and the block's token micro-panels (MC x KC x 4 B = 192 KB): under half of a 1 MB L2, so two
+     * threads sharing one L2 still fit. Deep slices mean each C tile is loaded and stored K/KC times.
+     */
+    static final int KC = 1024;
+    /** Panels (16-column strips) per work unit: they share every token micro-panel the unit loads. */
     private static final int GROUP = 4;
-    /** Tokens per block: MC x KC floats of the token rows (96 KB) stay in L2 while the panels pass. */
-    static final int MC = Integer.getInteger("finlora.gemm.mc", 96);
+    /** Tokens per block (a multiple of MR). */
+    static final int MC = 48;
     /** Below this many tokens the weight's own kernels are used (decode-style shapes). */
     public static final int MIN_TOKENS = 16;
     /** The tile needs 8-lane float vectors in hardware; otherwise the weight's own kernels run. */
@@ -95,7 +101,7 @@ public final class Gemm {
      * a[T, K] repacked as micro-panels of MR tokens, each [K][MR] (rows past T are 0), in the calling
      * thread's scratch. The tile then reads its MR token values for one k from one contiguous run:
      * no strided rows (row strides of 2^n floats put every row of a tile into the same cache sets)
-     * and one running index instead of six.
+     * and one running index instead of one per token row.
      */
     private static float[] packTokens(float[] a, int T, int K) {
         int panels = (T + MR - 1) / MR;

@@ -85,6 +85,32 @@ class GemmTest {
     }
 
     @Test
+    void tokenBlocksKSlicesAndTileEdges() {
+        Random rng = new Random(6);
+        // T past one token block (MC) with a partial last micro-panel; K (forward) and R (input
+        // gradient) past one K slice (KC); rows/cols ending inside a 16-wide strip and inside a unit
+        int[][] shapes = {{21, 40, 2 * Gemm.MC + 7}, {19, Gemm.KC + 77, 9}, {Gemm.KC + 45, 23, 5}, {18, 33, Gemm.MR + 1}};
+        for (int[] s : shapes) {
+            check(Matrices.of(tensor(DType.F32, s[0], s[1], rng)), s[2], rng);
+        }
+        Tensor t = tensor(DType.F32, 27, Gemm.KC + 64, rng);
+        check(Bnb4bitMatrix.quantize(t, Bnb4bit.Type.NF4, 64, true), Gemm.MC + 3, rng);
+    }
+
+    @Test
+    void blockFormatsDecodeUnitSpans() {
+        Random rng = new Random(7);
+        // q8_0/q4_0 decode spans on their 32-column blocks: unit spans are 64 wide, the last one 32
+        for (String format : new String[]{"q8_0", "q4_0"}) {
+            for (int[] s : new int[][]{{37, 160, 11}, {20, 96, 17}}) {
+                WeightMatrix w = WeightFormats.get(format).fromTensor().apply(tensor(DType.F32, s[0], s[1], rng));
+                assertInstanceOf(RowMatrix.class, w);
+                check(w, s[2], rng);
+            }
+        }
+    }
+
+    @Test
     void dispatchMatchesWeightKernels() {
         Random rng = new Random(5);
         WeightMatrix w = Bnb4bitMatrix.quantize(tensor(DType.F32, 48, 256, rng), Bnb4bit.Type.NF4, 64, false);
