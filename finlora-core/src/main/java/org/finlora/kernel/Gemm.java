@@ -396,15 +396,34 @@ public final class Gemm {
         }
     }
 
+    /**
+     * Output rows in blocks of 16: each row of b is read once per block instead of once per output
+     * row (gradA reads the whole x N rows deep), and a's 16 values for one n are contiguous. Each
+     * out element still sums over n in order, as before.
+     */
     private static void aTbBlock(float[] a, float[] b, float[] out, int N, int M, int K, float scale,
                                  int m0, int m1, int k0, int k1) {
-        for (int m = m0; m < m1; m++) {
-            int oo = m * K;
+        boolean eight = ENABLED && k1 - k0 == 8;
+        for (int mb = m0; mb < m1; mb += 16) {
+            int me = Math.min(m1, mb + 16);
             for (int n = 0; n < N; n++) {
-                float am = scale * a[n * M + m];
-                if (am == 0f) continue;
                 int bo = n * K;
-                for (int k = k0; k < k1; k++) out[oo + k] += am * b[bo + k];
+                if (eight) {   // rank-8 gradB: one vector per out row; mul then add, as the scalar loop rounds
+                    FloatVector bv = FloatVector.fromArray(S, b, bo + k0);
+                    for (int m = mb; m < me; m++) {
+                        float am = scale * a[n * M + m];
+                        if (am == 0f) continue;
+                        int oo = m * K + k0;
+                        FloatVector.fromArray(S, out, oo).add(bv.mul(am)).intoArray(out, oo);
+                    }
+                    continue;
+                }
+                for (int m = mb; m < me; m++) {
+                    float am = scale * a[n * M + m];
+                    if (am == 0f) continue;
+                    int oo = m * K;
+                    for (int k = k0; k < k1; k++) out[oo + k] += am * b[bo + k];
+                }
             }
         }
     }

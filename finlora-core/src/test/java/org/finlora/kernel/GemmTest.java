@@ -110,6 +110,30 @@ class GemmTest {
         }
     }
 
+    /** The LoRA weight gradient out[m, k] += scale * sum_n a[n, m] * b[n, k], both parallel splits, rank-8 vector rows. */
+    @Test
+    void aTbMatchesDoubleReference() {
+        Random rng = new Random(8);
+        int[][] shapes = {{29, 40, 8}, {17, 3, 8}, {33, 19, 8}, {21, 5, 130}, {64, 70, 16}, {9, 2, 300}};
+        for (int[] sh : shapes) {
+            int N = sh[0], M = sh[1], K = sh[2];
+            float[] a = random(N * M, rng), b = random(N * K, rng), out0 = random(M * K, rng);
+            for (int i = 0; i < a.length; i += 7) a[i] = 0f;   // the kernel skips zero rows of a (dropped tokens)
+            float[] out = out0.clone();
+            Gemm.aTb(a, b, out, N, M, K, 0.37f);
+            for (int m = 0; m < M; m++) {
+                for (int k = 0; k < K; k++) {
+                    double s = 0, mag = Math.abs(out0[m * K + k]);
+                    for (int n = 0; n < N; n++) {
+                        s += (double) a[n * M + m] * b[n * K + k];
+                        mag += Math.abs(0.37 * a[n * M + m] * b[n * K + k]);
+                    }
+                    assertEquals(out0[m * K + k] + 0.37 * s, out[m * K + k], 1e-5 * mag + 1e-6, "out[" + m + ", " + k + "] N=" + N + " M=" + M + " K=" + K);
+                }
+            }
+        }
+    }
+
     @Test
     void dispatchMatchesWeightKernels() {
         Random rng = new Random(5);
