@@ -12,10 +12,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * of the LoRA branch (rank-r sides). Each routine writes disjoint output elements per thread, so no
  * atomics are needed.
  *
- * <p>The frozen-weight products are a packed-panel GEMM: W is decoded once per call into 16-wide
- * panels [k][16] (per-thread scratch), and a 6-token x 16-column register tile (12 accumulators,
- * one broadcast token value feeding two weight vectors) runs over K blocks of {@link #KC}, so the
- * panel slice stays in L1/L2 while every token of the batch streams past it.
+ * <p>The frozen-weight products are a packed-panel GEMM, laid out as BLIS/OpenBLAS do: the token
+ * rows are packed once per call into micro-panels [k][4], W is decoded once per call into 16-wide
+ * panels [k][16] (per-thread scratch, GROUP panels per work unit), and a 4-token x 16-column
+ * register tile (8 accumulators, one broadcast token value feeding two weight vectors) runs over
+ * token blocks of {@link #MC} and K slices of {@link #KC}, so a panel slice serves a whole token
+ * block from cache and each output tile is stored while it is still cached.
  */
 public final class Gemm {
     private Gemm() {
@@ -23,11 +25,17 @@ public final class Gemm {
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
     /** Token rows and weight columns of the register tile. */
-    static final int MR = 6, NR = 16;
-    /** Depth of one K block: a 16-wide panel slice is KC*64 bytes. */
-    static final int KC = 256;
-    /** Panels sharing one token block (their K slices together stay in L2). */
+    static final int MR = 4, NR = 16;
+    /**
+     * Depth of one K slice. Per token block the L2 holds GROUP panel slices (4 x KC x 64 B = 256 KB)
+     * and the block's token micro-panels (MC x KC x 4 B = 192 KB): under half of a 1 MB L2, so two
+     * threads sharing one L2 still fit. Deep slices mean each C tile is loaded and stored K/KC times.
+     */
+    static final int KC = 1024;
+    /** Panels (16-column strips) per work unit: they share every token micro-panel the unit loads. */
     private static final int GROUP = 4;
+    /** Tokens per block (a multiple of MR). */
+    static final int MC = 48;
     /** Below this many tokens the weight's own kernels are used (decode-style shapes). */
     public static final int MIN_TOKENS = 16;
     /** The tile needs 8-lane float vectors in hardware; otherwise the weight's own kernels run. */
@@ -35,7 +43,7 @@ public final class Gemm {
 
     /** Per-thread scratch of the panel GEMM, grown on demand and reused across calls. */
     private static final class Scratch {
-        float[] panel = new float[0], row = new float[0], tile = new float[MR * NR];
+        float[] panel = new float[0], row = new float[0], tokens = new float[0], tile = new float[MR * NR];
 
         float[] panel(int n) {
             if (panel.length < n) panel = new float[n];
@@ -45,6 +53,11 @@ public final class Gemm {
         float[] row(int n) {
             if (row.length < n) row = new float[n];
             return row;
+        }
+
+        float[] tokens(int n) {
+            if (tokens.length < n) tokens = new float[n];
+            return tokens;
         }
     }
 
@@ -72,17 +85,42 @@ public final class Gemm {
     static void panelMatmul(WeightMatrix w, float[] x, float[] y, int T) {
         int strips = (w.rows + NR - 1) / NR;
         Decoder dec = Decoder.of(w);
-        forUnits(strips, (s0, s1) -> forwardStrips(dec, w.rows, w.cols, x, y, T, s0, s1));
+        float[] ap = packTokens(x, T, w.cols);
+        forUnits(strips, (s0, s1) -> forwardStrips(dec, w.rows, w.cols, ap, y, T, s0, s1));
     }
 
     /** The packed-panel input gradient regardless of T. Parallel over 16-column strips of dx. */
     static void panelMatmulTransposed(WeightMatrix w, float[] dy, float[] dx, int T) {
         int strips = (w.cols + NR - 1) / NR;
         Decoder dec = Decoder.of(w);
-        Parallel.RangeBody body = (s0, s1) -> backwardStrips(dec, w.rows, w.cols, dy, dx, T, s0, s1);
-        // whole-row decoders would decode every row once per unit: one static range per thread instead
-        if (dec.spans()) forUnits(strips, body);
-        else Parallel.forRange(strips, 1, body);
+        float[] ap = packTokens(dy, T, w.rows);
+        forUnits(strips, (s0, s1) -> backwardStrips(dec, w.rows, w.cols, ap, dx, T, s0, s1));
+    }
+
+    /**
+     * a[T, K] repacked as micro-panels of MR tokens, each [K][MR] (rows past T are 0), in the calling
+     * thread's scratch. The tile then reads its MR token values for one k from one contiguous run:
+     * no strided rows (row strides of 2^n floats put every row of a tile into the same cache sets)
+     * and one running index instead of one per token row.
+     */
+    private static float[] packTokens(float[] a, int T, int K) {
+        int panels = (T + MR - 1) / MR;
+        float[] ap = SCRATCH.get().tokens(panels * K * MR);
+        Parallel.forRange(panels, Parallel.minChunk(1, (long) K * MR), (p0, p1) -> {
+            for (int p = p0; p < p1; p++) {
+                int o = p * K * MR;
+                for (int i = 0; i < MR; i++) {
+                    int t = p * MR + i;
+                    if (t < T) {
+                        int ao = t * K;
+                        for (int k = 0; k < K; k++) ap[o + k * MR + i] = a[ao + k];
+                    } else {
+                        for (int k = 0; k < K; k++) ap[o + k * MR + i] = 0f;
+                    }
+                }
+            }
+        });
+        return ap;
     }
 
     /**
@@ -101,65 +139,65 @@ public final class Gemm {
         });
     }
 
-    /** y[t, rows of strips s0..s1) = x[t]·Wᵀ over those rows. */
-    private static void forwardStrips(Decoder dec, int R, int K, float[] x, float[] y, int T, int s0, int s1) {
+    /** y[t, rows of strips s0..s1) = x[t]·Wᵀ over those rows; ap is x packed by packTokens. */
+    private static void forwardStrips(Decoder dec, int R, int K, float[] ap, float[] y, int T, int s0, int s1) {
         Scratch sc = SCRATCH.get();
-        float[] row = sc.row(K);
-        for (int g0 = s0; g0 < s1; g0 += GROUP) {
-            int ng = Math.min(GROUP, s1 - g0);
-            float[] bp = sc.panel(ng * K * NR);
-            // panel s holds W[rows of strip g0+s, all k] as [k][16]
-            for (int s = 0; s < ng; s++) {
-                int pOff = s * K * NR;
-                for (int j = 0; j < NR; j++) {
-                    int r = (g0 + s) * NR + j;
-                    if (r < R) {
-                        dec.decode(r, 0, K, row);
-                        for (int k = 0; k < K; k++) bp[pOff + k * NR + j] = row[k];
-                    } else {
-                        for (int k = 0; k < K; k++) bp[pOff + k * NR + j] = 0f;
-                    }
-                }
-            }
-            for (int k0 = 0; k0 < K; k0 += KC) {
-                int kc = Math.min(KC, K - k0);
-                for (int t0 = 0; t0 < T; t0 += MR) {
-                    int mr = Math.min(MR, T - t0);
-                    for (int s = 0; s < ng; s++) {
-                        int r0 = (g0 + s) * NR;
-                        tile(x, t0 * K + k0, K, mr, bp, (s * K + k0) * NR, kc, y, t0 * R + r0, R, Math.min(NR, R - r0), k0 > 0, sc.tile);
-                    }
+        float[] row = sc.row(K), bp = sc.panel((s1 - s0) * K * NR);
+        // panel s holds W[rows of strip s0+s, all k] as [k][16]
+        for (int s = 0; s < s1 - s0; s++) {
+            int pOff = s * K * NR;
+            for (int j = 0; j < NR; j++) {
+                int r = (s0 + s) * NR + j;
+                if (r < R) {
+                    dec.decode(r, 0, K, row);
+                    for (int k = 0; k < K; k++) bp[pOff + k * NR + j] = row[k];
+                } else {
+                    for (int k = 0; k < K; k++) bp[pOff + k * NR + j] = 0f;
                 }
             }
         }
+        panels(ap, K, T, bp, s1 - s0, y, s0 * NR, R, R - s0 * NR, false, sc.tile);
     }
 
-    /** dx[t, columns of strips s0..s1) += dy[t]·W over those columns. */
-    private static void backwardStrips(Decoder dec, int R, int K, float[] dy, float[] dx, int T, int s0, int s1) {
+    /** dx[t, columns of strips s0..s1) += dy[t]·W over those columns; ap is dy packed by packTokens. */
+    private static void backwardStrips(Decoder dec, int R, int K, float[] ap, float[] dx, int T, int s0, int s1) {
         Scratch sc = SCRATCH.get();
-        int c0 = s0 * NR, c1 = Math.min(K, s1 * NR), width = c1 - c0, ns = s1 - s0;
-        float[] row = sc.row(dec.spans() ? width : K);
+        int c0 = s0 * NR, width = Math.min(K, s1 * NR) - c0, ns = s1 - s0;
+        // a whole-row decoder decodes every row once per unit (no weight format of this package needs it)
         int from = dec.spans() ? 0 : c0;
-        for (int r0 = 0; r0 < R; r0 += KC) {
-            int kc = Math.min(KC, R - r0);
-            float[] bp = sc.panel(ns * kc * NR);
-            // panel s holds W[r0 .. r0+kc, columns of strip s0+s] as [k][16]
-            for (int k = 0; k < kc; k++) {
-                if (dec.spans()) dec.decode(r0 + k, c0, width, row);
-                else dec.decode(r0 + k, 0, K, row);
-                for (int s = 0; s < ns; s++) {
-                    int o = (s * kc + k) * NR, c = s * NR, n = Math.min(NR, width - c);
-                    System.arraycopy(row, from + c, bp, o, n);
-                    for (int j = n; j < NR; j++) bp[o + j] = 0f;
-                }
+        float[] row = sc.row(dec.spans() ? width : K), bp = sc.panel(ns * R * NR);
+        // panel s holds W[all r, columns of strip s0+s] as [r][16]
+        for (int r = 0; r < R; r++) {
+            if (dec.spans()) dec.decode(r, c0, width, row);
+            else dec.decode(r, 0, K, row);
+            for (int s = 0; s < ns; s++) {
+                int o = (s * R + r) * NR, c = s * NR, n = Math.min(NR, width - c);
+                System.arraycopy(row, from + c, bp, o, n);
+                for (int j = n; j < NR; j++) bp[o + j] = 0f;
             }
-            for (int g0 = 0; g0 < ns; g0 += GROUP) {
-                int ng = Math.min(GROUP, ns - g0);
-                for (int t0 = 0; t0 < T; t0 += MR) {
-                    int mr = Math.min(MR, T - t0);
-                    for (int s = g0; s < g0 + ng; s++) {
-                        int c = c0 + s * NR;
-                        tile(dy, t0 * R + r0, R, mr, bp, s * kc * NR, kc, dx, t0 * K + c, K, Math.min(NR, K - c), true, sc.tile);
+        }
+        panels(ap, R, T, bp, ns, dx, c0, K, width, true, sc.tile);
+    }
+
+    /**
+     * c[t, c0 + s*16 + j] (+)= sum_k A[t, k] * bp[s*K*16 + k*16 + j] over k &lt; K, for every token t,
+     * panel s &lt; ns and column s*16 + j &lt; width. A is packed by packTokens ([K][6] per micro-panel).
+     * Token blocks of MC run over the K slices of KC: a panel slice (KC x 16 floats) serves a whole
+     * block of micro-panels before the next slice comes, and the block's C tiles are stored once per
+     * K slice while they are still in cache (C rows are 2^n floats apart: a C block revisited only
+     * after all T tokens falls out of the cache sets they share).
+     */
+    private static void panels(float[] ap, int K, int T, float[] bp, int ns, float[] c, int c0, int ldc, int width,
+                               boolean accumulate, float[] tmp) {
+        for (int tb = 0; tb < T; tb += MC) {
+            int te = Math.min(T, tb + MC);
+            for (int k0 = 0; k0 < K; k0 += KC) {
+                int kc = Math.min(KC, K - k0);
+                for (int s = 0; s < ns; s++) {
+                    int col = c0 + s * NR, nr = Math.min(NR, width - s * NR), bo = (s * K + k0) * NR;
+                    for (int t0 = tb; t0 < te; t0 += MR) {
+                        tile(ap, (t0 / MR * K + k0) * MR, Math.min(MR, te - t0), bp, bo, kc, c, t0 * ldc + col, ldc, nr,
+                                accumulate || k0 > 0, tmp);
                     }
                 }
             }
@@ -167,36 +205,33 @@ public final class Gemm {
     }
 
     /**
-     * c[i, j] (+)= sum_k a[aOff + i*lda + k] * bp[bOff + k*16 + j] for i &lt; mr, j &lt; nr: the 6 x 16
-     * register tile. Rows past mr reuse row 0 (computed, not stored); bp is zero past nr.
+     * c[i, j] (+)= sum_k ap[aOff + k*4 + i] * bp[bOff + k*16 + j] for i &lt; mr, j &lt; nr: the 4 x 16
+     * register tile (8 accumulators, 2 weight vectors, 4 broadcasts: 14 of the 16 ymm registers).
+     * 6 x 16 (12 accumulators) leaves one register spare, and C2 hoists the broadcasts of one k
+     * together: with some heap layouts (ParallelGC) it then spilled an accumulator to the stack,
+     * which ran the whole loop at 37 instead of 88 GFLOPS (seen in the disassembly); 4 x 16 cannot
+     * spill and keeps the 8 FMA chains that cover 2 pipes x 4 cycles of FMA latency.
+     * ap is zero past mr and bp past nr, so edge tiles compute the full tile and store only their part.
+     * The loop walks both panels with running indices: written as aOff + k*MR + i the JIT kept a
+     * bounds check per load in the loop (measured: half the speed).
      */
-    private static void tile(float[] a, int aOff, int lda, int mr, float[] bp, int bOff, int kc,
+    private static void tile(float[] ap, int aOff, int mr, float[] bp, int bOff, int kc,
                              float[] c, int cOff, int ldc, int nr, boolean accumulate, float[] tmp) {
-        int a0 = aOff, a1 = aOff + (mr > 1 ? lda : 0), a2 = aOff + (mr > 2 ? 2 * lda : 0);
-        int a3 = aOff + (mr > 3 ? 3 * lda : 0), a4 = aOff + (mr > 4 ? 4 * lda : 0), a5 = aOff + (mr > 5 ? 5 * lda : 0);
-        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        for (int k = 0; k < kc; k++) {
-            int bo = bOff + k * NR;
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        for (int ao = aOff, bo = bOff, end = bOff + kc * NR; bo < end; ao += MR, bo += NR) {
             FloatVector b0 = FloatVector.fromArray(S, bp, bo), b1 = FloatVector.fromArray(S, bp, bo + 8);
-            FloatVector av = FloatVector.broadcast(S, a[a0 + k]);
+            FloatVector av = FloatVector.broadcast(S, ap[ao]);
             c00 = b0.fma(av, c00);
             c01 = b1.fma(av, c01);
-            av = FloatVector.broadcast(S, a[a1 + k]);
+            av = FloatVector.broadcast(S, ap[ao + 1]);
             c10 = b0.fma(av, c10);
             c11 = b1.fma(av, c11);
-            av = FloatVector.broadcast(S, a[a2 + k]);
+            av = FloatVector.broadcast(S, ap[ao + 2]);
             c20 = b0.fma(av, c20);
             c21 = b1.fma(av, c21);
-            av = FloatVector.broadcast(S, a[a3 + k]);
+            av = FloatVector.broadcast(S, ap[ao + 3]);
             c30 = b0.fma(av, c30);
             c31 = b1.fma(av, c31);
-            av = FloatVector.broadcast(S, a[a4 + k]);
-            c40 = b0.fma(av, c40);
-            c41 = b1.fma(av, c41);
-            av = FloatVector.broadcast(S, a[a5 + k]);
-            c50 = b0.fma(av, c50);
-            c51 = b1.fma(av, c51);
         }
         if (mr == MR && nr == NR) {
             if (accumulate) {
@@ -208,10 +243,6 @@ public final class Gemm {
                 c21 = c21.add(FloatVector.fromArray(S, c, cOff + 2 * ldc + 8));
                 c30 = c30.add(FloatVector.fromArray(S, c, cOff + 3 * ldc));
                 c31 = c31.add(FloatVector.fromArray(S, c, cOff + 3 * ldc + 8));
-                c40 = c40.add(FloatVector.fromArray(S, c, cOff + 4 * ldc));
-                c41 = c41.add(FloatVector.fromArray(S, c, cOff + 4 * ldc + 8));
-                c50 = c50.add(FloatVector.fromArray(S, c, cOff + 5 * ldc));
-                c51 = c51.add(FloatVector.fromArray(S, c, cOff + 5 * ldc + 8));
             }
             c00.intoArray(c, cOff);
             c01.intoArray(c, cOff + 8);
@@ -221,10 +252,6 @@ public final class Gemm {
             c21.intoArray(c, cOff + 2 * ldc + 8);
             c30.intoArray(c, cOff + 3 * ldc);
             c31.intoArray(c, cOff + 3 * ldc + 8);
-            c40.intoArray(c, cOff + 4 * ldc);
-            c41.intoArray(c, cOff + 4 * ldc + 8);
-            c50.intoArray(c, cOff + 5 * ldc);
-            c51.intoArray(c, cOff + 5 * ldc + 8);
             return;
         }
         // edge tile: through scratch, storing only the mr x nr valid part
@@ -236,10 +263,6 @@ public final class Gemm {
         c21.intoArray(tmp, 40);
         c30.intoArray(tmp, 48);
         c31.intoArray(tmp, 56);
-        c40.intoArray(tmp, 64);
-        c41.intoArray(tmp, 72);
-        c50.intoArray(tmp, 80);
-        c51.intoArray(tmp, 88);
         for (int i = 0; i < mr; i++) {
             int o = cOff + i * ldc;
             for (int j = 0; j < nr; j++) c[o + j] = accumulate ? c[o + j] + tmp[i * NR + j] : tmp[i * NR + j];
@@ -248,9 +271,10 @@ public final class Gemm {
 
     /** Decodes spans of one weight's rows to f32 for the panels; one per GEMM call. */
     private abstract static class Decoder {
-        /** True when any column span can be decoded alone; else only whole rows (c0 = 0, len = cols). */
+        /** True when any span of a unit (c0 a multiple of GROUP*16) can be decoded alone; else only whole rows. */
         abstract boolean spans();
 
+        /** dst[0, len) = W[r, c0, c0 + len); without spans() only c0 = 0, len = cols. */
         abstract void decode(int r, int c0, int len, float[] dst);
 
         static Decoder of(WeightMatrix w) {
@@ -262,6 +286,17 @@ public final class Gemm {
 
                     void decode(int r, int c0, int len, float[] dst) {
                         m.dequantizeTile(r, c0, len, dst, 0);   // the format's vector decode where it has one
+                    }
+                };
+            }
+            if (w instanceof RowMatrix m && (GROUP * NR) % m.blockAlign() == 0) {
+                return new Decoder() {
+                    boolean spans() {
+                        return true;
+                    }
+
+                    void decode(int r, int c0, int len, float[] dst) {
+                        m.dequantize(r, c0, len, dst, 0, Vectors.ENABLED);   // unit spans start on format blocks
                     }
                 };
             }
@@ -361,15 +396,34 @@ public final class Gemm {
         }
     }
 
+    /**
+     * Output rows in blocks of 16: each row of b is read once per block instead of once per output
+     * row (gradA reads the whole x N rows deep), and a's 16 values for one n are contiguous. Each
+     * out element still sums over n in order, as before.
+     */
     private static void aTbBlock(float[] a, float[] b, float[] out, int N, int M, int K, float scale,
                                  int m0, int m1, int k0, int k1) {
-        for (int m = m0; m < m1; m++) {
-            int oo = m * K;
+        boolean eight = ENABLED && k1 - k0 == 8;
+        for (int mb = m0; mb < m1; mb += 16) {
+            int me = Math.min(m1, mb + 16);
             for (int n = 0; n < N; n++) {
-                float am = scale * a[n * M + m];
-                if (am == 0f) continue;
                 int bo = n * K;
-                for (int k = k0; k < k1; k++) out[oo + k] += am * b[bo + k];
+                if (eight) {   // rank-8 gradB: one vector per out row; mul then add, as the scalar loop rounds
+                    FloatVector bv = FloatVector.fromArray(S, b, bo + k0);
+                    for (int m = mb; m < me; m++) {
+                        float am = scale * a[n * M + m];
+                        if (am == 0f) continue;
+                        int oo = m * K + k0;
+                        FloatVector.fromArray(S, out, oo).add(bv.mul(am)).intoArray(out, oo);
+                    }
+                    continue;
+                }
+                for (int m = mb; m < me; m++) {
+                    float am = scale * a[n * M + m];
+                    if (am == 0f) continue;
+                    int oo = m * K;
+                    for (int k = k0; k < k1; k++) out[oo + k] += am * b[bo + k];
+                }
             }
         }
     }

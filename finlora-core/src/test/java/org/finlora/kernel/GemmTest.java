@@ -85,6 +85,56 @@ class GemmTest {
     }
 
     @Test
+    void tokenBlocksKSlicesAndTileEdges() {
+        Random rng = new Random(6);
+        // T past one token block (MC) with a partial last micro-panel; K (forward) and R (input
+        // gradient) past one K slice (KC); rows/cols ending inside a 16-wide strip and inside a unit
+        int[][] shapes = {{21, 40, 2 * Gemm.MC + 7}, {19, Gemm.KC + 77, 9}, {Gemm.KC + 45, 23, 5}, {18, 33, Gemm.MR + 1}};
+        for (int[] s : shapes) {
+            check(Matrices.of(tensor(DType.F32, s[0], s[1], rng)), s[2], rng);
+        }
+        Tensor t = tensor(DType.F32, 27, Gemm.KC + 64, rng);
+        check(Bnb4bitMatrix.quantize(t, Bnb4bit.Type.NF4, 64, true), Gemm.MC + 3, rng);
+    }
+
+    @Test
+    void blockFormatsDecodeUnitSpans() {
+        Random rng = new Random(7);
+        // q8_0/q4_0 decode spans on their 32-column blocks: unit spans are 64 wide, the last one 32
+        for (String format : new String[]{"q8_0", "q4_0"}) {
+            for (int[] s : new int[][]{{37, 160, 11}, {20, 96, 17}}) {
+                WeightMatrix w = WeightFormats.get(format).fromTensor().apply(tensor(DType.F32, s[0], s[1], rng));
+                assertInstanceOf(RowMatrix.class, w);
+                check(w, s[2], rng);
+            }
+        }
+    }
+
+    /** The LoRA weight gradient out[m, k] += scale * sum_n a[n, m] * b[n, k], both parallel splits, rank-8 vector rows. */
+    @Test
+    void aTbMatchesDoubleReference() {
+        Random rng = new Random(8);
+        int[][] shapes = {{29, 40, 8}, {17, 3, 8}, {33, 19, 8}, {21, 5, 130}, {64, 70, 16}, {9, 2, 300}};
+        for (int[] sh : shapes) {
+            int N = sh[0], M = sh[1], K = sh[2];
+            float[] a = random(N * M, rng), b = random(N * K, rng), out0 = random(M * K, rng);
+            for (int i = 0; i < a.length; i += 7) a[i] = 0f;   // the kernel skips zero rows of a (dropped tokens)
+            float[] out = out0.clone();
+            Gemm.aTb(a, b, out, N, M, K, 0.37f);
+            for (int m = 0; m < M; m++) {
+                for (int k = 0; k < K; k++) {
+                    double s = 0, mag = Math.abs(out0[m * K + k]);
+                    for (int n = 0; n < N; n++) {
+                        s += (double) a[n * M + m] * b[n * K + k];
+                        mag += Math.abs(0.37 * a[n * M + m] * b[n * K + k]);
+                    }
+                    assertEquals(out0[m * K + k] + 0.37 * s, out[m * K + k], 1e-5 * mag + 1e-6, "out[" + m + ", " + k + "] N=" + N + " M=" + M + " K=" + K);
+                }
+            }
+        }
+    }
+
+    @Test
     void dispatchMatchesWeightKernels() {
         Random rng = new Random(5);
         WeightMatrix w = Bnb4bitMatrix.quantize(tensor(DType.F32, 48, 256, rng), Bnb4bit.Type.NF4, 64, false);
