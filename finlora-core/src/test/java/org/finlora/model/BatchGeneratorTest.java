@@ -270,6 +270,35 @@ class BatchGeneratorTest {
     }
 
     @Test
+    void longPrefillWithAnAdapterEqualsTokenByToken() {
+        // a prefill of 64+ tokens takes the GEMM route for plain weights; an adapted weight must keep its low-rank term there
+        LoraAdapter ad = LoraAdapter.init(LoraConfig.of(4, 8f, 0f), model.config, 5);
+        SplittableRandom rng = new SplittableRandom(3);
+        for (int l = 0; l < ad.nLayers; l++) {
+            for (int m = 0; m < 7; m++) {
+                float[] b = ad.b(l, m);
+                if (b == null) continue;
+                for (int i = 0; i < b.length; i++) b[i] = (float) ((rng.nextDouble() * 2 - 1) * 0.3);
+            }
+        }
+        LlamaModel adapted = new LlamaModel(AdaptedWeights.with(model.weights, ad));
+        int T = 80, V = model.config.vocabSize();
+        int[] tokens = new int[T];
+        tokens[0] = 1;
+        for (int t = 1; t < T; t++) tokens[t] = 3 + (t * 37) % 400;
+        float[] all = adapted.forwardAll(tokens);
+        KvCache c = adapted.newCache(T);
+        for (int t = 0; t < T; t++) {
+            float[] step = adapted.forward(c, tokens, t, 1, t, false);
+            if (t % 7 == 0 || t == T - 1) assertClose(step, 0, all, t * V, V, 1e-4, "adapter logits, token " + t);
+        }
+        float[] base = model.forwardAll(tokens);
+        double diff = 0;
+        for (int i = (T - 1) * V; i < T * V; i++) diff = Math.max(diff, Math.abs(base[i] - all[i]));
+        assertTrue(diff > 1e-2, "the adapter changes the logits: " + diff);
+    }
+
+    @Test
     void batchedGreedyEqualsOneAtATimeWithLoraAdapter() {
         LoraConfig cfg = LoraConfig.of(4, 8f, 0f);
         LoraAdapter ad = LoraAdapter.init(cfg, model.config, 7);
