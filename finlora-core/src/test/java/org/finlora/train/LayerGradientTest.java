@@ -49,6 +49,17 @@ class LayerGradientTest {
         SwiGLU.backward(dg, du, r, gate, up, n);
         check("swiglu dgate", gate, dg, n, loss, 1e-2f, 1e-2);
         check("swiglu dup", up, du, n, loss, 1e-2f, 1e-2);
+        // saturated gates, in vector lanes and in the scalar tail: silu(g) -> 0 and g, derivatives -> 0 and 1
+        float[] big = {-1000f, -100f, 100f, 1000f, -90f, 90f, 0f, -0.5f, -1000f, 100f};
+        float[] ones = new float[big.length], o = new float[big.length], dgb = new float[big.length], dub = new float[big.length];
+        java.util.Arrays.fill(ones, 1f);
+        SwiGLU.forward(o, big, ones, big.length);
+        SwiGLU.backward(dgb, dub, ones, big, ones, big.length);
+        for (int i = 0; i < big.length; i++) {
+            double sig = 1 / (1 + Math.exp(-(double) big[i]));
+            assertEquals(big[i] * sig, o[i], 1e-5 * (1 + Math.abs(big[i])), "silu(" + big[i] + ")");
+            assertEquals(sig * (1 + big[i] * (1 - sig)), dgb[i], 1e-5, "silu'(" + big[i] + ")");
+        }
     }
 
     @Test
