@@ -269,11 +269,10 @@ class BatchGeneratorTest {
         assertEquals(3, g.truncatedPrompts);
     }
 
-    @Test
-    void longPrefillWithAnAdapterEqualsTokenByToken() {
-        // a prefill of 64+ tokens takes the GEMM route for plain weights; an adapted weight must keep its low-rank term there
-        LoraAdapter ad = LoraAdapter.init(LoraConfig.of(4, 8f, 0f), model.config, 5);
-        SplittableRandom rng = new SplittableRandom(3);
+    /** The test model under a rank-4 adapter whose B is random (a fresh adapter's B is zero and changes nothing). */
+    static LlamaModel adaptedModel(long initSeed, long bSeed) {
+        LoraAdapter ad = LoraAdapter.init(LoraConfig.of(4, 8f, 0f), model.config, initSeed);
+        SplittableRandom rng = new SplittableRandom(bSeed);
         for (int l = 0; l < ad.nLayers; l++) {
             for (int m = 0; m < 7; m++) {
                 float[] b = ad.b(l, m);
@@ -281,7 +280,13 @@ class BatchGeneratorTest {
                 for (int i = 0; i < b.length; i++) b[i] = (float) ((rng.nextDouble() * 2 - 1) * 0.3);
             }
         }
-        LlamaModel adapted = new LlamaModel(AdaptedWeights.with(model.weights, ad));
+        return new LlamaModel(AdaptedWeights.with(model.weights, ad));
+    }
+
+    @Test
+    void longPrefillWithAnAdapterEqualsTokenByToken() {
+        // a prefill of 64+ tokens takes the GEMM route for plain weights; an adapted weight must keep its low-rank term there
+        LlamaModel adapted = adaptedModel(5, 3);
         int T = 80, V = model.config.vocabSize();
         int[] tokens = new int[T];
         tokens[0] = 1;
@@ -300,17 +305,7 @@ class BatchGeneratorTest {
 
     @Test
     void batchedGreedyEqualsOneAtATimeWithLoraAdapter() {
-        LoraConfig cfg = LoraConfig.of(4, 8f, 0f);
-        LoraAdapter ad = LoraAdapter.init(cfg, model.config, 7);
-        SplittableRandom rng = new SplittableRandom(11);
-        for (int l = 0; l < ad.nLayers; l++) {
-            for (int m = 0; m < 7; m++) {
-                float[] b = ad.b(l, m);
-                if (b == null) continue;
-                for (int i = 0; i < b.length; i++) b[i] = (float) ((rng.nextDouble() * 2 - 1) * 0.3);
-            }
-        }
-        LlamaModel adapted = new LlamaModel(AdaptedWeights.with(model.weights, ad));
+        LlamaModel adapted = adaptedModel(7, 11);
         int[][] prompts = encode(prompts(3));
         int maxNew = 24;
         int[][] ref = oneAtATime(adapted, prompts, maxNew);
