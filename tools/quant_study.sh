@@ -69,14 +69,14 @@ cat <<'DOC'
 
 ## Peak memory of the 8B with nf4
 
-Measured separately (about 16 minutes on the shared machine; not re-run by this script) on 2026-11-23 with
-`finlora bench generate --model synthetic:llama-3.1-8b --quant nf4 --prompt-tokens 16 --gen-tokens 4`
-(run under `/usr/bin/time -v`, 2 threads, machine shared with other jobs: the process got 29% of a CPU on average):
+Measured separately (not re-run by this script) on 2026-11-24 01:16 UTC, idle machine, with
+`/usr/bin/time -v ./finlora bench generate --model synthetic:llama-3.1-8b --quant nf4 --prompt-tokens 16 --gen-tokens 4 --threads 2`:
 
-* peak RSS **6372 MiB = 6.22 GiB** (engine's own report and `/usr/bin/time` "Maximum resident set size" 6524972 kB agree), target ≤ 6.5 GiB: met.
+* peak RSS **6213 MiB = 6.07 GiB** (engine's own report; `/usr/bin/time` "Maximum resident set size" 6362408 kB), target ≤ 6.5 GiB: met.
+  The first measurement (2026-11-23, shared machine) read 6372 MiB = 6.22 GiB.
 * weights as held: 5438.6 MiB (nf4 projections with double-quantized absmax, plus the untied bf16 embedding and lm_head, 2 × 1002 MiB).
-* building the random 8B and quantizing it took 775 s on the contended machine; prefill 0.37 tok/s and decode 0.18 tok/s in
-  that run are not representative of an idle machine.
+* the whole run (building the random 8B, quantizing it, 16-token prefill, 4 decode steps) took 3 min 17 s wall; prefill
+  3.93 tok/s, decode 1.40 tok/s (6.52 GB/s of weights streamed).
 
 ## Writing bitsandbytes folders: `finlora quantize`
 
