@@ -5,7 +5,6 @@ import org.finlora.io.Checkpoint;
 import org.finlora.io.ModelLoader;
 import org.finlora.kernel.F32Matrix;
 import org.finlora.kernel.Parallel;
-import org.finlora.kernel.Matmuls;
 import org.finlora.kernel.Streaming;
 import org.finlora.kernel.Vectors;
 import org.finlora.model.KvCache;
@@ -176,7 +175,7 @@ final class BenchCommand implements Runnable {
             float[] y = new float[tokens * rows];
             System.out.println("threads " + Parallel.threads() + ", vector " + Vectors.ENABLED);
 
-            double s = time(() -> Matmuls.single(w, x, y, tokens));
+            double s = time(() -> w.matmul(x, y, tokens));
             System.out.printf(Locale.ROOT, "f32 matmul [%d x %d] x %d tokens: %.2f GFLOPS (%s)%n", rows, cols, tokens, 2.0 * rows * cols * tokens / s / 1e9, lastCores);
             double sv = time(() -> w.matmul(x, y, 1));
             System.out.printf(Locale.ROOT, "f32 matvec [%d x %d] (decode shape): %.2f GB/s of weights (%s)%n", rows, cols, 4.0 * rows * cols / sv / 1e9, lastCores);
@@ -187,7 +186,7 @@ final class BenchCommand implements Runnable {
                 double sq = time(() -> q.matmul(x, y, 1));
                 System.out.printf(Locale.ROOT, "%s matvec [%d x %d]: %.2f GB/s of weights, %.2f G weights/s (%s)%n", f, rows, cols,
                         q.byteSize() / sq / 1e9, (double) rows * cols / sq / 1e9, lastCores);
-                double sp = time(() -> Matmuls.single(q, x, y, tokens));
+                double sp = time(() -> q.matmul(x, y, tokens));
                 System.out.printf(Locale.ROOT, "%s matmul x %d tokens: %.2f GFLOPS (%s)%n", f, tokens, 2.0 * rows * cols * tokens / sp / 1e9, lastCores);
             }
 

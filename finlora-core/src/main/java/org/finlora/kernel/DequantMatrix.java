@@ -99,8 +99,8 @@ public abstract class DequantMatrix extends WeightMatrix {
     }
 
     public void matmulVector(float[] x, float[] y, int T) {
-        if (T >= RowMatrix.PANEL_MIN_TOKENS) {
-            matmulPanels(x, y, T);
+        if (Gemm.ENABLED && T >= Gemm.PREFILL_TOKENS) {   // prefill: the packed-panel GEMM
+            Gemm.panelMatmul(this, x, y, T);
             return;
         }
         int groups = (rows + ROW_GROUP - 1) / ROW_GROUP;
@@ -117,36 +117,6 @@ public abstract class DequantMatrix extends WeightMatrix {
             }
         });
     }
-
-    /**
-     * Prefill with many tokens, as {@link RowMatrix} does it: a panel of PANEL_ROWS weight rows x
-     * BACK_ROWS columns is decoded, transposed to [column][row], and every token runs through the
-     * 4-token outer-product register tiles of {@link Dot#panelTransposedVector} (broadcasts of x
-     * against contiguous panel rows, no horizontal sums). The decode and the transpose are amortized
-     * over all T tokens; the 4-row x 2-token dot tile below needs a horizontal sum per row and token.
-     */
-    void matmulPanels(float[] x, float[] y, int T) {
-        int pr = RowMatrix.PANEL_ROWS, kc = RowMatrix.BACK_ROWS;
-        Parallel.forRange(rows, Parallel.minChunk(pr, (long) cols * T), (r0, r1) -> {
-            float[] buf = PANEL_SCRATCH.get();
-            if (buf.length < 2 * pr * kc) PANEL_SCRATCH.set(buf = new float[2 * pr * kc]);
-            int panelOff = pr * kc;
-            for (int t = 0; t < T; t++) Arrays.fill(y, t * rows + r0, t * rows + r1, 0f);
-            for (int rb = r0; rb < r1; rb += pr) {
-                int nr = Math.min(pr, r1 - rb);
-                for (int c0 = 0; c0 < cols; c0 += kc) {
-                    int n = Math.min(kc, cols - c0);
-                    for (int i = 0; i < nr; i++) dequantizeTile(rb + i, c0, n, buf, i * n);
-                    for (int i = 0; i < nr; i++) {
-                        for (int k = 0; k < n; k++) buf[panelOff + k * nr + i] = buf[i * n + k];
-                    }
-                    Dot.panelTransposedVector(buf, panelOff, n, nr, x, c0, cols, T, y, rb, rows);
-                }
-            }
-        });
-    }
-
-    private static final ThreadLocal<float[]> PANEL_SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
 
     /**
      * y[t, r0+i] += sum_k w[i*ws + k] * x[t*cols + c0 + k] for k &lt; len, i &lt; nr: the 4-row x 2-token

@@ -56,7 +56,7 @@ public final class Dot {
     /**
      * y[t, r0 + i] = w[i, :] · x[t, :] for the nr dequantized rows in w ([nr, cols]) and every token t.
      * Token tiles of 4 share each weight vector load; the x tile stays in L1 across the row block.
-     * (Main's prefill kernel, kept for 2 <= T < RowMatrix.PANEL_MIN_TOKENS, where it measured fastest.)
+     * (Main's prefill kernel, kept for 2 <= T < Gemm.PREFILL_TOKENS, where it measured fastest.)
      */
     static void tileRowsVector(float[] w, int nr, float[] x, int T, int cols, float[] y, int rows, int r0) {
         int upper = cols - cols % L;

@@ -36,6 +36,12 @@ public final class Gemm {
     private static final int GROUP = 4;
     /** Tokens per block (a multiple of MR). */
     static final int MC = 48;
+    /**
+     * From this many tokens the weights' own forward (RowMatrix and DequantMatrix formats) is this GEMM.
+     * [2048 x 2048] per busy core: at T = 128 it beat the formats' tiles for f32, q8_0, q4_0 and nf4
+     * (1.2-2.3x); at T = 32 it lost for nf4 (a panel's decode is paid back over too few tokens).
+     */
+    public static final int PREFILL_TOKENS = 64;
     /** Below this many tokens the weight's own kernels are used (decode-style shapes). */
     public static final int MIN_TOKENS = 16;
     /** The tile needs 8-lane float vectors in hardware; otherwise the weight's own kernels run. */

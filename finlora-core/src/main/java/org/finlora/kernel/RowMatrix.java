@@ -48,13 +48,17 @@ public abstract class RowMatrix extends WeightMatrix {
     /** {@link #matmul(float[], float[], int)} with the kernel path chosen explicitly (tests compare both). */
     public void matmul(float[] x, float[] y, int T, boolean vector) {
         checkSizes(x, y, T, "x", "y");
+        if (vector && Gemm.ENABLED && T >= Gemm.PREFILL_TOKENS) {   // prefill: the packed-panel GEMM
+            Gemm.panelMatmul(this, x, y, T);
+            return;
+        }
         Parallel.forRange(rows, Parallel.minChunk(T == 1 ? 64 : ROW_BLOCK, (long) cols * T), (r0, r1) -> matmulRows(x, y, T, r0, r1, vector));
     }
 
     /**
      * y[t, r] for rows r in [r0, r1) only, on the calling thread: T = 1 streams each row once through
-     * the fused dot; 2 <= T < PANEL_MIN_TOKENS dequantizes ROW_BLOCK whole rows into per-thread scratch
-     * and shares each weight vector across 4 tokens; larger T runs the transposed panels.
+     * the fused dot; T >= 2 dequantizes ROW_BLOCK whole rows into per-thread scratch and shares each
+     * weight vector across 4 tokens ({@link #matmul} sends Gemm.PREFILL_TOKENS and more to the GEMM).
      */
     public void matmulRows(float[] x, float[] y, int T, int r0, int r1, boolean vector) {
         if (T == 1) {
@@ -69,39 +73,11 @@ public abstract class RowMatrix extends WeightMatrix {
             }
             return;
         }
-        if (T >= PANEL_MIN_TOKENS) {
-            matmulRowsPanels(x, y, T, r0, r1);
-            return;
-        }
         float[] w = scratch(ROW_BLOCK * cols);
         for (int rb = r0; rb < r1; rb += ROW_BLOCK) {
             int nr = Math.min(ROW_BLOCK, r1 - rb);
             for (int i = 0; i < nr; i++) dequantize(rb + i, 0, cols, w, i * cols, true);
             Dot.tileRowsVector(w, nr, x, T, cols, y, rows, rb);
-        }
-    }
-
-    /**
-     * Prefill with many tokens: a PANEL_ROWS × BACK_ROWS tile of W is dequantized, transposed into a
-     * panel P[c, r], and y[t, r] += x[t, c] · P[c, r] runs through the same 4-token × 16-column outer-
-     * product register tiles as the backward ({@link Dot#panelTransposedVector}): broadcasts of x
-     * against contiguous panel rows, no horizontal sums. The transpose is amortized over all T tokens.
-     */
-    private void matmulRowsPanels(float[] x, float[] y, int T, int r0, int r1) {
-        for (int t = 0; t < T; t++) java.util.Arrays.fill(y, t * rows + r0, t * rows + r1, 0f);
-        int kc = Math.max(blockAlign(), BACK_ROWS / blockAlign() * blockAlign());
-        float[] buf = scratch(2 * PANEL_ROWS * kc);
-        int panelOff = PANEL_ROWS * kc;
-        for (int rb = r0; rb < r1; rb += PANEL_ROWS) {
-            int nr = Math.min(PANEL_ROWS, r1 - rb);
-            for (int c0 = 0; c0 < cols; c0 += kc) {
-                int n = Math.min(kc, cols - c0);
-                for (int i = 0; i < nr; i++) dequantize(rb + i, c0, n, buf, i * n, true);
-                for (int i = 0; i < nr; i++) {
-                    for (int k = 0; k < n; k++) buf[panelOff + k * nr + i] = buf[i * n + k];
-                }
-                Dot.panelTransposedVector(buf, panelOff, n, nr, x, c0, cols, T, y, rb, rows);
-            }
         }
     }
 
@@ -132,11 +108,7 @@ public abstract class RowMatrix extends WeightMatrix {
         });
     }
 
-    /** Token count from which the forward uses transposed panels (below it the 4-token row tiles measured faster). */
-    static final int PANEL_MIN_TOKENS = 64;
-    /** Weight rows per forward panel (the panel's width). */
-    static final int PANEL_ROWS = 64;
-    /** Weight rows per transposed panel (also the column depth of a forward panel). */
+    /** Weight rows per transposed panel of the input gradient. */
     static final int BACK_ROWS = 128;
     /** Columns per transposed panel: 128 × 256 floats = 128 KiB, L2-resident. */
     static final int BACK_COLS = 256;

@@ -108,13 +108,13 @@ public final class LlamaModel {
             cache.put(l, k, 0, v, 0, pos, T);
             Attention.ragged(q, att, T, rowSeq, rowPos, new float[][]{cache.keys[l]}, new float[][]{cache.values[l]},
                     c.nHeads(), c.nKvHeads(), c.headDim(), vec);
-            Matmuls.single(w.wo(), att, xb, T);
+            w.wo().matmul(att, xb, T);
             add(x, xb, T * dim);
 
             RmsNorm.apply(x, w.ffnNorm(), xb, T, dim, c.rmsEps());
             Matmuls.sameInput(new WeightMatrix[]{w.gate(), w.up()}, xb, new float[][]{gate, up}, T);
             Activations.siluMul(gate, up, T * hidden);
-            Matmuls.single(w.down(), gate, xb, T);
+            w.down().matmul(gate, xb, T);
             add(x, xb, T * dim);
         }
 
@@ -124,7 +124,7 @@ public final class LlamaModel {
             RmsNorm.apply(x, (first + t) * dim, weights.finalNorm, last, t * dim, dim, c.rmsEps(), vec);
         }
         float[] logits = new float[n * c.vocabSize()];
-        Matmuls.single(weights.lmHead, last, logits, n);
+        weights.lmHead.matmul(last, logits, n);
         return logits;
     }
 
@@ -198,13 +198,13 @@ public final class LlamaModel {
                 caches[b].put(l, k, rowStart[b] * kvDim, v, rowStart[b] * kvDim, pos[b], count[b]);
             }
             Attention.ragged(q, att, N, rowSeq, rowPos, kc, vc, c.nHeads(), c.nKvHeads(), c.headDim(), vec);
-            Matmuls.single(w.wo(), att, xb, N);
+            w.wo().matmul(att, xb, N);
             add(x, xb, N * dim);
 
             RmsNorm.apply(x, w.ffnNorm(), xb, N, dim, c.rmsEps());
             Matmuls.sameInput(new WeightMatrix[]{w.gate(), w.up()}, xb, new float[][]{gate, up}, N);
             Activations.siluMul(gate, up, N * hidden);
-            Matmuls.single(w.down(), gate, xb, N);
+            w.down().matmul(gate, xb, N);
             add(x, xb, N * dim);
         }
 

@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** Shared checks of the tiled kernels against dense double-precision references built from dequantizeRow. */
 final class DequantKernelChecks {
-    /** 70 tokens run the transposed-panel forward (RowMatrix.PANEL_MIN_TOKENS and up). */
+    /** 70 tokens run the GEMM forward (Gemm.PREFILL_TOKENS and up). */
     static final int[] TOKENS = {1, 3, 9, 70};
 
     private DequantKernelChecks() {

@@ -30,7 +30,7 @@ class MatrixKernelTest {
         b.add(Arguments.of("q8_0", 131, 544, 6));
         b.add(Arguments.of("f32", 133, 1100, 7));
         b.add(Arguments.of("bf16", 29, 517, 5));
-        // T >= RowMatrix.PANEL_MIN_TOKENS: the forward's transposed-panel path (64-row × 128-column panels).
+        // T >= Gemm.PREFILL_TOKENS: the forward runs the packed-panel GEMM.
         b.add(Arguments.of("q4_0", 150, 1056, 67));
         b.add(Arguments.of("f32", 70, 101, 65));
         b.add(Arguments.of("f16", 131, 300, 64));
@@ -162,7 +162,7 @@ class MatrixKernelTest {
             RowMatrix[] ms = {a, b, c};
             for (int i = 0; i < 3; i++) {
                 float[] y = new float[T * ms[i].rows];
-                if (T >= Matmuls.PREFILL_GEMM_TOKENS) Gemm.matmul(ms[i], x, y, T);   // long prefill goes through the GEMM
+                if (T >= Gemm.PREFILL_TOKENS) Gemm.matmul(ms[i], x, y, T);   // long prefill goes through the GEMM
                 else ms[i].matmul(x, y, T);
                 for (int j = 0; j < y.length; j++) assertEquals(y[j], fused[i][j], 0f, "matrix " + i + " T " + T + " at " + j);
             }
