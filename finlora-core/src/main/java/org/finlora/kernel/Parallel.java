@@ -25,10 +25,12 @@ public final class Parallel {
     static final long SPIN_NANOS = 1_000_000L;
 
     /**
-     * Multiply-adds below which a task is not worth handing to another thread: waking a parked worker
-     * and joining it costs tens of microseconds, as long as this much work on one core.
+     * Multiply-adds below which a task is not worth handing to another thread: with the crew awake a
+     * call costs about a microsecond, as long as ~16K multiply-adds on one core (stories260K eval,
+     * FPB, idle-ish machine: 1 << 14 ran batch 1 at 272-321 examples/s against 236-241 with 1 << 17,
+     * batch 32 380-431 against 270-332). {@code -Dfinlora.minTaskWork=N} overrides it.
      */
-    static final long MIN_TASK_WORK = 1L << 17;
+    static final long MIN_TASK_WORK = Long.getLong("finlora.minTaskWork", 1L << 14);
 
     private static volatile Crew crew = new Crew(defaultThreads());
 
