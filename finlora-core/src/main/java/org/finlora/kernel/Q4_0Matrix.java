@@ -122,17 +122,21 @@ public final class Q4_0Matrix extends RowMatrix {
         ActivationQ8 a = ActivationQ8.forThread(cols);
         a.quantize(x, 0, cols);
         int r = r0;
-        if (vector) for (; r + 2 <= r1; r += 2) dotPair(r, a, y);
+        if (vector) {   // pair row i of the first half with row i of the second: two long sequential streams
+            int half = (r1 - r0) / 2;
+            for (; r < r0 + half; r++) dotPair(r, r + half, a, y);
+            r += half;
+        }
         for (; r < r1; r++) y[r] = dot(r, a, vector);
     }
 
     /**
-     * y[r] and y[r + 1] together: the two rows share each block's activation vectors (and their bounds
+     * y[r] and y[r2] together: the two rows share each block's activation vectors (and their bounds
      * checks and the loop's bookkeeping), one accumulator each. (Four rows exceed C2's inlining node
      * budget and fall back to boxed vectors.)
      */
-    private void dotPair(int r, ActivationQ8 a, float[] y) {
-        long o = r * rowBytes, rb = rowBytes;
+    private void dotPair(int r, int r2, ActivationQ8 a, float[] y) {
+        long o = r * rowBytes, rb = (r2 - r) * rowBytes;
         int nb = cols / BLOCK;
         short[] q = a.q, off8 = a.q4Offset;
         float[] sa = a.scale;
@@ -146,7 +150,7 @@ public final class Q4_0Matrix extends RowMatrix {
             acc1 = blockTimes(o + rb, qlo, qhi, off, d, acc1);
         }
         y[r] = Dot.hsum(acc0);
-        y[r + 1] = Dot.hsum(acc1);
+        y[r2] = Dot.hsum(acc1);
     }
 
     /** acc + (block at o · activations) · d_w · da, the block's int sums converted once. */
