@@ -89,21 +89,27 @@ public final class Llama2cTokenizer implements Tokenizer {
         int start = addBos ? 1 : 0;
         int[] t = toks.stream().mapToInt(Integer::intValue).toArray();
         int n = t.length;
+        // merge[k]: the token pair (t[k], t[k + 1]) merges into, or -1. A merge changes only the pairs
+        // beside it, so only those are looked up again; the scan for the best stays over plain ints.
+        int[] merge = new int[Math.max(0, n - 1)];
+        for (int k = start; k < n - 1; k++) merge[k] = mergeOf(t[k], t[k + 1]);
         while (true) {
             float best = -1e10f;
-            int bestId = -1, bestIdx = -1;
+            int bestIdx = -1;
             for (int k = start; k < n - 1; k++) {
-                int id = mergeOf(t[k], t[k + 1]);
-                if (id >= 0 && scores[id] > best) {
+                int id = merge[k];
+                if (id >= 0 && scores[id] > best) {   // the first pair of the highest score, as llama2.c
                     best = scores[id];
-                    bestId = id;
                     bestIdx = k;
                 }
             }
             if (bestIdx < 0) break;
-            t[bestIdx] = bestId;
+            t[bestIdx] = merge[bestIdx];
             System.arraycopy(t, bestIdx + 2, t, bestIdx + 1, n - bestIdx - 2);
+            if (n - bestIdx - 3 > 0) System.arraycopy(merge, bestIdx + 2, merge, bestIdx + 1, n - bestIdx - 3);
             n--;
+            if (bestIdx > start) merge[bestIdx - 1] = mergeOf(t[bestIdx - 1], t[bestIdx]);
+            if (bestIdx < n - 1) merge[bestIdx] = mergeOf(t[bestIdx], t[bestIdx + 1]);
         }
         return java.util.Arrays.copyOf(t, n);
     }
