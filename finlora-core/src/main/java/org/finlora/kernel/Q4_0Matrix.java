@@ -136,18 +136,19 @@ public final class Q4_0Matrix extends RowMatrix {
      * budget and fall back to boxed vectors.)
      */
     private void dotPair(int r, int r2, ActivationQ8 a, float[] y) {
-        long o = r * rowBytes, rb = (r2 - r) * rowBytes;
+        long o0 = r * rowBytes, o1 = r2 * rowBytes;
         int nb = cols / BLOCK;
         short[] q = a.q, off8 = a.q4Offset;
         float[] sa = a.scale;
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-        for (int b = 0; b < nb; b++, o += BLOCK_BYTES) {
+        for (int b = 0; b < nb; b++) {
+            long ob = (long) b * BLOCK_BYTES;   // offsets linear in b: C2 can hoist the segment bounds checks
             ShortVector qlo = ShortVector.fromArray(Q8_0Matrix.S16, q, b * BLOCK);
             ShortVector qhi = ShortVector.fromArray(Q8_0Matrix.S16, q, b * BLOCK + 16);
             ShortVector off = ShortVector.fromArray(Q8_0Matrix.S16, off8, b * 16);
             float d = sa[b];
-            acc0 = blockTimes(o, qlo, qhi, off, d, acc0);
-            acc1 = blockTimes(o + rb, qlo, qhi, off, d, acc1);
+            acc0 = blockTimes(o0 + ob, qlo, qhi, off, d, acc0);
+            acc1 = blockTimes(o1 + ob, qlo, qhi, off, d, acc1);
         }
         y[r] = Dot.hsum(acc0);
         y[r2] = Dot.hsum(acc1);
