@@ -1,5 +1,14 @@
 package org.finlora.kernel;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+
+import static org.finlora.kernel.Vectors.F;
+import static org.finlora.kernel.Vectors.I8;
+import static org.finlora.kernel.Vectors.S8;
+
 /**
  * A decode activation x[cols] quantized to int8 per 32-column block the way ggml quantizes the
  * activations of its q4_0/q8_0 dot products (quantize_row_q8_0_ref in ggml-quants.c): amax over the
@@ -21,7 +30,7 @@ public final class ActivationQ8 {
     final short[] q4Offset;
     int cols;
 
-    private ActivationQ8(int cols) {
+    ActivationQ8(int cols) {
         q = new short[cols];
         scale = new float[cols / BLOCK];
         q4Offset = new short[cols / 2];
@@ -45,18 +54,56 @@ public final class ActivationQ8 {
 
     /** Quantizes x[xOff, xOff + cols) into this scratch; cols must be a multiple of 32. */
     void quantize(float[] x, int xOff, int cols) {
+        quantize(x, xOff, cols, Vectors.ENABLED);
+    }
+
+    /** {@link #quantize(float[], int, int)} with the path chosen explicitly (both give identical results). */
+    void quantize(float[] x, int xOff, int cols, boolean vector) {
         if (cols % BLOCK != 0) throw new IllegalArgumentException("int8 activations need cols divisible by 32, got " + cols);
         this.cols = cols;
         for (int b = 0; b < cols / BLOCK; b++) {
-            int o = xOff + b * BLOCK;
-            float amax = 0f;
-            for (int j = 0; j < BLOCK; j++) amax = Math.max(amax, Math.abs(x[o + j]));
-            float d = amax / 127f;
-            float id = d != 0f ? 1f / d : 0f;
-            scale[b] = Float.float16ToFloat(Float.floatToFloat16(d));
-            for (int j = 0; j < BLOCK; j++) q[b * BLOCK + j] = (short) roundHalfAway(x[o + j] * id);
-            for (int j = 0; j < BLOCK / 2; j++) q4Offset[b * 16 + j] = (short) (8 * (q[b * BLOCK + j] + q[b * BLOCK + 16 + j]));
+            if (vector) quantizeBlockVector(x, xOff + b * BLOCK, b);
+            else quantizeBlockScalar(x, xOff + b * BLOCK, b);
         }
+    }
+
+    private void quantizeBlockScalar(float[] x, int o, int b) {
+        float amax = 0f;
+        for (int j = 0; j < BLOCK; j++) amax = Math.max(amax, Math.abs(x[o + j]));
+        float d = amax / 127f;
+        float id = d != 0f ? 1f / d : 0f;
+        scale[b] = Float.float16ToFloat(Float.floatToFloat16(d));
+        for (int j = 0; j < BLOCK; j++) q[b * BLOCK + j] = (short) roundHalfAway(x[o + j] * id);
+        for (int j = 0; j < BLOCK / 2; j++) q4Offset[b * 16 + j] = (short) (8 * (q[b * BLOCK + j] + q[b * BLOCK + 16 + j]));
+    }
+
+    private void quantizeBlockVector(float[] x, int o, int b) {
+        FloatVector v0 = FloatVector.fromArray(F, x, o), v1 = FloatVector.fromArray(F, x, o + 8);
+        FloatVector v2 = FloatVector.fromArray(F, x, o + 16), v3 = FloatVector.fromArray(F, x, o + 24);
+        float amax = v0.abs().max(v1.abs()).max(v2.abs().max(v3.abs())).reduceLanes(VectorOperators.MAX);
+        float d = amax / 127f;
+        float id = d != 0f ? 1f / d : 0f;
+        scale[b] = Float.float16ToFloat(Float.floatToFloat16(d));
+        IntVector q0 = roundHalfAway(v0.mul(id)), q1 = roundHalfAway(v1.mul(id));
+        IntVector q2 = roundHalfAway(v2.mul(id)), q3 = roundHalfAway(v3.mul(id));
+        int c = b * BLOCK;
+        ((ShortVector) q0.convertShape(VectorOperators.I2S, S8, 0)).intoArray(q, c);
+        ((ShortVector) q1.convertShape(VectorOperators.I2S, S8, 0)).intoArray(q, c + 8);
+        ((ShortVector) q2.convertShape(VectorOperators.I2S, S8, 0)).intoArray(q, c + 16);
+        ((ShortVector) q3.convertShape(VectorOperators.I2S, S8, 0)).intoArray(q, c + 24);
+        ((ShortVector) q0.add(q2).lanewise(VectorOperators.LSHL, 3).convertShape(VectorOperators.I2S, S8, 0)).intoArray(q4Offset, b * 16);
+        ((ShortVector) q1.add(q3).lanewise(VectorOperators.LSHL, 3).convertShape(VectorOperators.I2S, S8, 0)).intoArray(q4Offset, b * 16 + 8);
+    }
+
+    /**
+     * roundf in lanes (|v| <= 127.x here): truncate, then step away from zero when the dropped fraction
+     * v - trunc(v) (exact in float for |v| < 2^23) is at least one half.
+     */
+    private static IntVector roundHalfAway(FloatVector v) {
+        IntVector t = (IntVector) v.convert(VectorOperators.F2I, 0);
+        FloatVector frac = v.sub((FloatVector) t.convert(VectorOperators.I2F, 0));
+        t = t.add(1, frac.compare(VectorOperators.GE, 0.5f).cast(I8));
+        return t.sub(1, frac.compare(VectorOperators.LE, -0.5f).cast(I8));
     }
 
     /** The int8 value of column c. */

@@ -92,6 +92,32 @@ class ActivationQ8Test {
     }
 
     @Test
+    void vectorQuantizerEqualsScalarBitForBit() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Vectors.ENABLED, "Vector API disabled");
+        SplittableRandom rnd = new SplittableRandom(8);
+        int cols = 32 * 300;
+        float[] x = new float[cols];
+        for (int b = 0; b < 300; b++) {
+            double mag = Math.exp(rnd.nextGaussian() * 4);
+            for (int j = 0; j < 32; j++) x[b * 32 + j] = (float) (rnd.nextGaussian() * mag);
+        }
+        // blocks whose products land exactly on halves: amax = 127 · 2^k makes id = 2^-k exact
+        for (int b = 0; b < 8; b++) {
+            float unit = (float) Math.scalb(1.0, b - 4);
+            x[b * 32] = 127 * unit;
+            for (int j = 1; j < 32; j++) x[b * 32 + j] = (j - 16 + 0.5f * (j % 2)) * unit * (j % 3 == 0 ? -1 : 1);
+        }
+        for (int j = 0; j < 32; j++) x[8 * 32 + j] = 0f;   // an all-zero block
+        x[9 * 32 + 5] = -0f;
+        ActivationQ8 s = new ActivationQ8(cols), v = new ActivationQ8(cols);
+        s.quantize(x, 0, cols, false);
+        v.quantize(x, 0, cols, true);
+        for (int c = 0; c < cols; c++) assertEquals(s.q(c), v.q(c), "q at " + c);
+        for (int b = 0; b < cols / 32; b++) assertEquals(Float.floatToRawIntBits(s.scale(b)), Float.floatToRawIntBits(v.scale(b)), "scale " + b);
+        for (int i = 0; i < cols / 2; i++) assertEquals(s.q4Offset[i], v.q4Offset[i], "q4 offset " + i);
+    }
+
+    @Test
     void rejectsColumnsNotMultipleOf32() {
         assertThrows(IllegalArgumentException.class, () -> ActivationQ8.of(new float[48], 0, 48));
     }

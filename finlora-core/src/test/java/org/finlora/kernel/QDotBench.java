@@ -139,6 +139,9 @@ public final class QDotBench {
         for (int i = 0; i < bodies.length; i++) {
             System.out.printf(Locale.ROOT, "%-14s [%d x %d] %d thread(s): best %.3f ms, %.2f G weights/s%n", names[i], rows, cols, threads, best[i], w / best[i] / 1e6);
         }
+        ActivationQ8 act = ActivationQ8.forThread(cols);
+        window(() -> act.quantize(x, 0, cols), 0.5);
+        System.out.printf(Locale.ROOT, "activation quantize [%d]: best %.2f us per call%n", cols, window(() -> act.quantize(x, 0, cols), 0.5) * 1e3);
         System.out.printf(Locale.ROOT, "ratio new/old throughput: q8_0 %.2f, q4_0 %.2f%n", best[0] / best[1], best[2] / best[3]);
     }
 }
