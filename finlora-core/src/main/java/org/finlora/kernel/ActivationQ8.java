@@ -14,7 +14,10 @@ import static org.finlora.kernel.Vectors.S8;
  * activations of its q4_0/q8_0 dot products (quantize_row_q8_0_ref in ggml-quants.c): amax over the
  * block, d = amax / 127, id = d != 0 ? 1/d : 0, q = roundf(x · id) (halves away from zero). ggml stores
  * d as f16 and the dot uses that rounded d, so {@link #scale} holds float16ToFloat(floatToFloat16(d)).
- * |q| <= 127 always: |x · id| <= amax · (1/d) which rounds to at most 127 (never -128).
+ * |q| <= 127 (never -128): |x · id| <= amax · (1/d) rounds to at most 127 while d is a normal float.
+ * Below that (amax < 127 · Float.MIN_NORMAL ≈ 1.5e-36, where 1/d loses precision or overflows to
+ * infinity) the block is taken as zero, ggml's d = 0 case; for finite x the scalar and vector paths then
+ * agree bit for bit, and q is clamped to [-127, 127] so the kernels' int16 lane bounds hold even for NaN.
  * The ints are kept widened to shorts so the kernels multiply them in 16 short lanes.
  */
 public final class ActivationQ8 {
@@ -71,9 +74,9 @@ public final class ActivationQ8 {
         float amax = 0f;
         for (int j = 0; j < BLOCK; j++) amax = Math.max(amax, Math.abs(x[o + j]));
         float d = amax / 127f;
-        float id = d != 0f ? 1f / d : 0f;
+        float id = d >= Float.MIN_NORMAL ? 1f / d : 0f;
         scale[b] = Float.float16ToFloat(Float.floatToFloat16(d));
-        for (int j = 0; j < BLOCK; j++) q[b * BLOCK + j] = (short) roundHalfAway(x[o + j] * id);
+        for (int j = 0; j < BLOCK; j++) q[b * BLOCK + j] = (short) Math.max(-127, Math.min(127, roundHalfAway(x[o + j] * id)));
         for (int j = 0; j < BLOCK / 2; j++) q4Offset[b * 16 + j] = (short) (8 * (q[b * BLOCK + j] + q[b * BLOCK + 16 + j]));
     }
 
@@ -82,7 +85,7 @@ public final class ActivationQ8 {
         FloatVector v2 = FloatVector.fromArray(F, x, o + 16), v3 = FloatVector.fromArray(F, x, o + 24);
         float amax = v0.abs().max(v1.abs()).max(v2.abs().max(v3.abs())).reduceLanes(VectorOperators.MAX);
         float d = amax / 127f;
-        float id = d != 0f ? 1f / d : 0f;
+        float id = d >= Float.MIN_NORMAL ? 1f / d : 0f;
         scale[b] = Float.float16ToFloat(Float.floatToFloat16(d));
         IntVector q0 = roundHalfAway(v0.mul(id)), q1 = roundHalfAway(v1.mul(id));
         IntVector q2 = roundHalfAway(v2.mul(id)), q3 = roundHalfAway(v3.mul(id));
@@ -96,14 +99,14 @@ public final class ActivationQ8 {
     }
 
     /**
-     * roundf in lanes (|v| <= 127.x here): truncate, then step away from zero when the dropped fraction
-     * v - trunc(v) (exact in float for |v| < 2^23) is at least one half.
+     * roundf in lanes, clamped to [-127, 127]: truncate, then step away from zero when the dropped
+     * fraction v - trunc(v) (exact in float for |v| < 2^23; larger |v| are clamped anyway) is at least one half.
      */
     private static IntVector roundHalfAway(FloatVector v) {
         IntVector t = (IntVector) v.convert(VectorOperators.F2I, 0);
         FloatVector frac = v.sub((FloatVector) t.convert(VectorOperators.I2F, 0));
         t = t.add(1, frac.compare(VectorOperators.GE, 0.5f).cast(I8));
-        return t.sub(1, frac.compare(VectorOperators.LE, -0.5f).cast(I8));
+        return t.sub(1, frac.compare(VectorOperators.LE, -0.5f).cast(I8)).max(-127).min(127);
     }
 
     /** The int8 value of column c. */

@@ -192,7 +192,8 @@ public final class Q4_0Matrix extends RowMatrix {
         // One accumulator in block order, the same operations as dotPair (results do not depend on pairing).
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < nb; b++, o += BLOCK_BYTES) {
-            acc = blockTimes(o, ShortVector.fromArray(Q8_0Matrix.S16, q, b * BLOCK), ShortVector.fromArray(Q8_0Matrix.S16, q, b * BLOCK + 16), ShortVector.fromArray(Q8_0Matrix.S16, off8, b * 16), sa[b], acc);
+            acc = blockTimes(o, ShortVector.fromArray(Q8_0Matrix.S16, q, b * BLOCK), ShortVector.fromArray(Q8_0Matrix.S16, q, b * BLOCK + 16),
+                    ShortVector.fromArray(Q8_0Matrix.S16, off8, b * 16), sa[b], acc);
         }
         return Dot.hsum(acc);
     }

@@ -109,12 +109,28 @@ class ActivationQ8Test {
         }
         for (int j = 0; j < 32; j++) x[8 * 32 + j] = 0f;   // an all-zero block
         x[9 * 32 + 5] = -0f;
+        for (int j = 0; j < 32; j++) x[10 * 32 + j] = Float.MIN_VALUE * (200 - 13 * j);   // subnormal: 1/d overflows
         ActivationQ8 s = new ActivationQ8(cols), v = new ActivationQ8(cols);
         s.quantize(x, 0, cols, false);
         v.quantize(x, 0, cols, true);
         for (int c = 0; c < cols; c++) assertEquals(s.q(c), v.q(c), "q at " + c);
         for (int b = 0; b < cols / 32; b++) assertEquals(Float.floatToRawIntBits(s.scale(b)), Float.floatToRawIntBits(v.scale(b)), "scale " + b);
         for (int i = 0; i < cols / 2; i++) assertEquals(s.q4Offset[i], v.q4Offset[i], "q4 offset " + i);
+    }
+
+    @Test
+    void blockWithSubnormalScaleIsZero() {
+        float[] x = new float[64];
+        for (int j = 0; j < 32; j++) x[j] = Float.MIN_VALUE * (200 - 13 * j);   // d = amax/127 subnormal, 1/d = inf
+        x[32] = 127 * Float.MIN_NORMAL;   // the smallest amax with a normal d: q = 127
+        x[33] = -63.5f * Float.MIN_NORMAL;
+        for (boolean vector : new boolean[]{false, Vectors.ENABLED}) {
+            ActivationQ8 a = new ActivationQ8(64);
+            a.quantize(x, 0, 64, vector);
+            for (int j = 0; j < 32; j++) assertEquals(0, a.q(j), "vector " + vector + " q[" + j + "]");
+            assertEquals(127, a.q(32));
+            assertEquals(-64, a.q(33));
+        }
     }
 
     @Test
