@@ -3,6 +3,7 @@ package org.finlora.kernel;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import org.finlora.tensor.Floats;
 import org.finlora.tensor.WeightMatrix;
@@ -108,67 +109,106 @@ public final class Q4_0Matrix extends RowMatrix {
     }
 
     /**
-     * Decode (T = 1) rows [r0, r1): the x sums of each 32-column block are taken once per call, so the
-     * dot can use the nibbles q in 0..15 directly: sum (q - 8)·d·x = d·(sum q·x) - 8·d·(sum x).
+     * Decode (T = 1) rows [r0, r1): x is quantized once per call to int8 blocks ({@link ActivationQ8},
+     * ggml's q8_0 activations), then each row is an integer dot per block scaled by d_w · d_x
+     * (ggml_vec_dot_q4_0_q8_0).
      */
     @Override
     public void matmulRows(float[] x, float[] y, int T, int r0, int r1, boolean vector) {
-        if (T != 1 || !vector) {
+        if (T != 1) {
             super.matmulRows(x, y, T, r0, r1, vector);
             return;
         }
-        int nb = cols / BLOCK;
-        float[] xs = scratch(nb);
-        for (int b = 0; b < nb; b++) {
-            FloatVector v = FloatVector.fromArray(F, x, b * BLOCK).add(FloatVector.fromArray(F, x, b * BLOCK + 8))
-                    .add(FloatVector.fromArray(F, x, b * BLOCK + 16)).add(FloatVector.fromArray(F, x, b * BLOCK + 24));
-            xs[b] = Dot.hsum(v);
+        ActivationQ8 a = ActivationQ8.forThread(cols);
+        a.quantize(x, 0, cols);
+        int r = r0;
+        if (vector) {   // pair row i of the first half with row i of the second: two long sequential streams
+            int half = (r1 - r0) / 2;
+            for (; r < r0 + half; r++) dotPair(r, r + half, a, y);
+            r += half;
         }
-        for (int r = r0; r < r1; r++) y[r] = dotFolded(r, x, xs);
+        for (; r < r1; r++) y[r] = dot(r, a, vector);
     }
 
-    /** Row r · x with the -8 offset folded out through the block sums xs of x. */
-    private float dotFolded(int r, float[] x, float[] xs) {
-        long o = r * rowBytes;
+    /**
+     * y[r] and y[r2] together: the two rows share each block's activation vectors (and their bounds
+     * checks and the loop's bookkeeping), one accumulator each. (Four rows exceed C2's inlining node
+     * budget and fall back to boxed vectors.)
+     */
+    private void dotPair(int r, int r2, ActivationQ8 a, float[] y) {
+        long o0 = r * rowBytes, o1 = r2 * rowBytes;
         int nb = cols / BLOCK;
+        short[] q = a.q, off8 = a.q4Offset;
+        float[] sa = a.scale;
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-        float offset = 0f;
-        for (int b = 0; b < nb; b++, o += BLOCK_BYTES) {
-            int xo = b * BLOCK;
-            float d = Float.float16ToFloat(data.get(Floats.I16_LE, o));
-            // zero-extended bytes: low nibble = p & 15, high nibble = p >>> 4, no masking or sign fix-up
-            IntVector p0 = (IntVector) ByteVector.fromMemorySegment(B8, data, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
-            IntVector p1 = (IntVector) ByteVector.fromMemorySegment(B8, data, o + 10, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
-            FloatVector lo0 = (FloatVector) p0.and(0x0F).convert(VectorOperators.I2F, 0);
-            FloatVector lo1 = (FloatVector) p1.and(0x0F).convert(VectorOperators.I2F, 0);
-            FloatVector hi0 = (FloatVector) p0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
-            FloatVector hi1 = (FloatVector) p1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
-            FloatVector s0 = lo1.fma(FloatVector.fromArray(F, x, xo + 8), lo0.mul(FloatVector.fromArray(F, x, xo)));
-            FloatVector s1 = hi1.fma(FloatVector.fromArray(F, x, xo + 24), hi0.mul(FloatVector.fromArray(F, x, xo + 16)));
-            FloatVector dv = FloatVector.broadcast(F, d);
-            acc0 = s0.fma(dv, acc0);
-            acc1 = s1.fma(dv, acc1);
-            offset += d * xs[b];
+        for (int b = 0; b < nb; b++) {
+            long ob = (long) b * BLOCK_BYTES;   // offsets linear in b: C2 can hoist the segment bounds checks
+            ShortVector qlo = ShortVector.fromArray(Q8_0Matrix.S16, q, b * BLOCK);
+            ShortVector qhi = ShortVector.fromArray(Q8_0Matrix.S16, q, b * BLOCK + 16);
+            ShortVector off = ShortVector.fromArray(Q8_0Matrix.S16, off8, b * 16);
+            float d = sa[b];
+            acc0 = blockTimes(o0 + ob, qlo, qhi, off, d, acc0);
+            acc1 = blockTimes(o1 + ob, qlo, qhi, off, d, acc1);
         }
-        return Dot.hsum(acc0.add(acc1)) - 8f * offset;
+        y[r] = Dot.hsum(acc0);
+        y[r2] = Dot.hsum(acc1);
     }
 
-    /** Scalar reference of the decode dot (the Vector API decode is {@link #dotFolded}). */
+    /** acc + (block at o · activations) · d_w · da, the block's int sums converted once. */
+    private FloatVector blockTimes(long o, ShortVector qlo, ShortVector qhi, ShortVector off, float da, FloatVector acc) {
+        float s = Float.float16ToFloat(data.get(Floats.I16_LE, o)) * da;
+        return ((FloatVector) blockInts(o, qlo, qhi, off).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, s), acc);
+    }
+
+    /** The decode dot of row r with x[xOff, xOff + cols) (int8 activations, as {@link #matmulRows}). */
     @Override
     protected float dot(int r, float[] x, int xOff, boolean vector) {
+        ActivationQ8 a = ActivationQ8.forThread(cols);
+        a.quantize(x, xOff, cols);
+        return dot(r, a, vector);
+    }
+
+    /**
+     * Row r · the int8 activations: sum over blocks of (sum_j (q_j - 8) · qa_j) · d_w · d_a. The scalar
+     * reference takes each block's exact int sum; the vector path keeps the int sums in lanes.
+     */
+    float dot(int r, ActivationQ8 a, boolean vector) {
         long o = r * rowBytes;
         int nb = cols / BLOCK;
-        float s = 0f;
-        for (int b = 0; b < nb; b++, o += BLOCK_BYTES) {
-            float d = Float.float16ToFloat(data.get(Floats.I16_LE, o));
-            int xo = xOff + b * BLOCK;
-            float bs = 0f;
-            for (int j = 0; j < BLOCK / 2; j++) {
-                int p = data.get(ValueLayout.JAVA_BYTE, o + 2 + j) & 0xFF;
-                bs += ((p & 0x0F) - 8) * x[xo + j] + ((p >>> 4) - 8) * x[xo + j + 16];
+        short[] q = a.q, off8 = a.q4Offset;
+        float[] sa = a.scale;
+        if (!vector) {
+            float s = 0f;
+            for (int b = 0; b < nb; b++, o += BLOCK_BYTES) {
+                int sumi = 0;
+                for (int j = 0; j < BLOCK / 2; j++) {
+                    int p = data.get(ValueLayout.JAVA_BYTE, o + 2 + j) & 0xFF;
+                    sumi += ((p & 0x0F) - 8) * q[b * BLOCK + j] + ((p >>> 4) - 8) * q[b * BLOCK + j + 16];
+                }
+                s += sumi * (Float.float16ToFloat(data.get(Floats.I16_LE, o)) * sa[b]);
             }
-            s += bs * d;
+            return s;
         }
-        return s;
+        // One accumulator in block order, the same operations as dotPair (results do not depend on pairing).
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < nb; b++, o += BLOCK_BYTES) {
+            acc = blockTimes(o, ShortVector.fromArray(Q8_0Matrix.S16, q, b * BLOCK), ShortVector.fromArray(Q8_0Matrix.S16, q, b * BLOCK + 16),
+                    ShortVector.fromArray(Q8_0Matrix.S16, off8, b * 16), sa[b], acc);
+        }
+        return Dot.hsum(acc);
+    }
+
+    /**
+     * Block b (bytes at o) times the int8 activations, summed into 8 int lanes. Short lane j holds
+     * lo_j · qa_j + hi_j · qa_(j+16) - 8 · (qa_j + qa_(j+16)) = (lo_j - 8) · qa_j + (hi_j - 8) · qa_(j+16),
+     * |.| <= 2 · 8 · 127 = 2032 (short arithmetic wraps, the final value is exact). Lane pairs are summed
+     * into ints as (v + (v << 16)) >> 16 (arithmetic): exact while the pair sum fits 16 bits (<= 4064).
+     */
+    private IntVector blockInts(long o, ShortVector qlo, ShortVector qhi, ShortVector off) {
+        ShortVector p = (ShortVector) ByteVector.fromMemorySegment(Q8_0Matrix.B16, data, o + 2, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.ZERO_EXTEND_B2S, Q8_0Matrix.S16, 0);
+        ShortVector lo = p.and((short) 0x0F), hi = p.lanewise(VectorOperators.LSHR, 4);
+        IntVector v = lo.mul(qlo).add(hi.mul(qhi)).sub(off).reinterpretAsInts();
+        return v.add(v.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
     }
 }

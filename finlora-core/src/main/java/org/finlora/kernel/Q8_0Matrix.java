@@ -2,7 +2,10 @@ package org.finlora.kernel;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 import org.finlora.tensor.Floats;
 import org.finlora.tensor.WeightMatrix;
 
@@ -46,16 +49,9 @@ public final class Q8_0Matrix extends RowMatrix {
         float d = amax / 127f;
         float id = d != 0f ? 1f / d : 0f;
         out.set(Floats.I16_LE, off, Float.floatToFloat16(d));
-        for (int j = 0; j < BLOCK; j++) out.set(ValueLayout.JAVA_BYTE, off + 2 + j, (byte) roundHalfAway(x[xOff + j] * id));
+        for (int j = 0; j < BLOCK; j++) out.set(ValueLayout.JAVA_BYTE, off + 2 + j, (byte) ActivationQ8.roundHalfAway(x[xOff + j] * id));
     }
 
-    /** C roundf: nearest integer, halves away from zero (exact: float to double is exact). */
-    static int roundHalfAway(float v) {
-        double a = Math.abs((double) v);
-        double f = Math.floor(a);
-        if (a - f >= 0.5) f += 1;
-        return (int) (v < 0 ? -f : f);
-    }
 
     public MemorySegment data() {
         return data;
@@ -93,43 +89,103 @@ public final class Q8_0Matrix extends RowMatrix {
         }
     }
 
+    /**
+     * Decode (T = 1) rows [r0, r1): x is quantized once per call to int8 blocks ({@link ActivationQ8},
+     * ggml's q8_0 activations), then each row is an integer dot per block scaled by d_w · d_x.
+     */
+    @Override
+    public void matmulRows(float[] x, float[] y, int T, int r0, int r1, boolean vector) {
+        if (T != 1) {
+            super.matmulRows(x, y, T, r0, r1, vector);
+            return;
+        }
+        ActivationQ8 a = ActivationQ8.forThread(cols);
+        a.quantize(x, 0, cols);
+        int r = r0;
+        if (vector) {   // pair row i of the first half with row i of the second: two long sequential streams
+            int half = (r1 - r0) / 2;
+            for (; r < r0 + half; r++) dotPair(r, r + half, a, y);
+            r += half;
+        }
+        for (; r < r1; r++) y[r] = dot(r, a, vector);
+    }
+
+    /**
+     * y[r] and y[r2] together: the two rows share each block's activation vectors (and their bounds
+     * checks and the loop's bookkeeping), one accumulator each.
+     */
+    private void dotPair(int r, int r2, ActivationQ8 a, float[] y) {
+        long o0 = r * rowBytes, o1 = r2 * rowBytes;
+        int nb = cols / BLOCK;
+        short[] q = a.q;
+        float[] sa = a.scale;
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+        for (int b = 0; b < nb; b++) {
+            long ob = (long) b * BLOCK_BYTES;   // offsets linear in b: C2 can hoist the segment bounds checks
+            ShortVector qlo = ShortVector.fromArray(S16, q, b * BLOCK);
+            ShortVector qhi = ShortVector.fromArray(S16, q, b * BLOCK + 16);
+            float d = sa[b];
+            acc0 = blockTimes(o0 + ob, qlo, qhi, d, acc0);
+            acc1 = blockTimes(o1 + ob, qlo, qhi, d, acc1);
+        }
+        y[r] = Dot.hsum(acc0);
+        y[r2] = Dot.hsum(acc1);
+    }
+
+    /** acc + (block at o · activations) · d_w · da, the block's int sums converted once. */
+    private FloatVector blockTimes(long o, ShortVector qlo, ShortVector qhi, float da, FloatVector acc) {
+        float s = Float.float16ToFloat(data.get(Floats.I16_LE, o)) * da;
+        return ((FloatVector) blockInts(o, qlo, qhi).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, s), acc);
+    }
+
+    /** The decode dot of row r with x[xOff, xOff + cols) (int8 activations, as {@link #matmulRows}). */
     @Override
     protected float dot(int r, float[] x, int xOff, boolean vector) {
+        ActivationQ8 a = ActivationQ8.forThread(cols);
+        a.quantize(x, xOff, cols);
+        return dot(r, a, vector);
+    }
+
+    /**
+     * Row r · the int8 activations: sum over blocks of (sum_j qw_j · qa_j) · d_w · d_a. The scalar reference
+     * takes each block's exact int sum (ggml_vec_dot_q8_0_q8_0); the vector path keeps the int sums in lanes.
+     */
+    float dot(int r, ActivationQ8 a, boolean vector) {
         long o = r * rowBytes;
         int nb = cols / BLOCK;
+        short[] q = a.q;
+        float[] sa = a.scale;
         if (!vector) {
             float s = 0f;
             for (int b = 0; b < nb; b++, o += BLOCK_BYTES) {
-                float d = Float.float16ToFloat(data.get(Floats.I16_LE, o));
-                float bs = 0f;
-                for (int j = 0; j < BLOCK; j++) bs += data.get(ValueLayout.JAVA_BYTE, o + 2 + j) * x[xOff + b * BLOCK + j];
-                s += bs * d;
+                int sumi = 0;
+                for (int j = 0; j < BLOCK; j++) sumi += data.get(ValueLayout.JAVA_BYTE, o + 2 + j) * q[b * BLOCK + j];
+                s += sumi * (Float.float16ToFloat(data.get(Floats.I16_LE, o)) * sa[b]);
             }
             return s;
         }
-        // Two blocks per iteration into two accumulators (independent FMA chains).
-        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-        int b = 0;
-        for (; b + 2 <= nb; b += 2, o += 2 * BLOCK_BYTES) {
-            int xo = xOff + b * BLOCK;
-            acc0 = blockDot(o, x, xo).fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(Floats.I16_LE, o))), acc0);
-            acc1 = blockDot(o + BLOCK_BYTES, x, xo + BLOCK)
-                    .fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(Floats.I16_LE, o + BLOCK_BYTES))), acc1);
+        // One accumulator in block order, the same operations as dotPair (results do not depend on pairing).
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < nb; b++, o += BLOCK_BYTES) {
+            acc = blockTimes(o, ShortVector.fromArray(S16, q, b * BLOCK), ShortVector.fromArray(S16, q, b * BLOCK + 16), sa[b], acc);
         }
-        if (b < nb) {
-            acc0 = blockDot(o, x, xOff + b * BLOCK).fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(Floats.I16_LE, o))), acc0);
-        }
-        return Dot.hsum(acc0.add(acc1));
+        return Dot.hsum(acc);
     }
 
-    /** Lane-wise partial sums of q · x over the block at byte offset o (scale not applied). */
-    private FloatVector blockDot(long o, float[] x, int xo) {
-        FloatVector q0 = (FloatVector) ByteVector.fromMemorySegment(B8, data, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
-        FloatVector q1 = (FloatVector) ByteVector.fromMemorySegment(B8, data, o + 10, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
-        FloatVector q2 = (FloatVector) ByteVector.fromMemorySegment(B8, data, o + 18, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
-        FloatVector q3 = (FloatVector) ByteVector.fromMemorySegment(B8, data, o + 26, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
-        FloatVector s01 = q1.fma(FloatVector.fromArray(F, x, xo + 8), q0.mul(FloatVector.fromArray(F, x, xo)));
-        FloatVector s23 = q3.fma(FloatVector.fromArray(F, x, xo + 24), q2.mul(FloatVector.fromArray(F, x, xo + 16)));
-        return s01.add(s23);
+    /**
+     * The 32 products qw · qa of the block at byte offset o, summed into 8 int lanes. Shorts hold one
+     * product (|qw · qa| <= 128 · 127 = 16256, qa is never -128) and the sum of the two halves
+     * (<= 32512 < 2^15); the 16 short lanes are then paired into ints by sign-extending each half.
+     */
+    private IntVector blockInts(long o, ShortVector qlo, ShortVector qhi) {
+        ShortVector w0 = (ShortVector) ByteVector.fromMemorySegment(B16, data, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, S16, 0);
+        ShortVector w1 = (ShortVector) ByteVector.fromMemorySegment(B16, data, o + 18, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, S16, 0);
+        IntVector v = w0.mul(qlo).add(w1.mul(qhi)).reinterpretAsInts();
+        return v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v.lanewise(VectorOperators.ASHR, 16));
     }
+
+    /** 16 bytes: half a block of int8 (or nibble pairs of a whole q4_0 block). */
+    static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    /** 16 shorts: the widened int8 lanes multiplied in the int8-activation decode. */
+    static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
 }

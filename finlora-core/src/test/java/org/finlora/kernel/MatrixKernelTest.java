@@ -92,11 +92,17 @@ class MatrixKernelTest {
         }
 
         float[] x = random(T * cols, 11);
+        // q8_0 / q4_0 decode (T = 1) quantizes x to int8 blocks as ggml does: the reference takes the
+        // same int8 activations (QuantDecodeTest bounds the gap to the f32 product separately).
+        boolean int8Decode = T == 1 && (format.equals("q8_0") || format.equals("q4_0"));
+        double[] xRef = new double[T * cols];
+        if (int8Decode) xRef = QuantDecodeTest.int8Activations(x, 0, cols);
+        else for (int i = 0; i < xRef.length; i++) xRef[i] = x[i];
         float[] yRef = new float[T * rows];
         for (int t = 0; t < T; t++) {
             for (int r = 0; r < rows; r++) {
                 double s = 0;
-                for (int c = 0; c < cols; c++) s += (double) dqS[r * cols + c] * x[t * cols + c];
+                for (int c = 0; c < cols; c++) s += (double) dqS[r * cols + c] * xRef[t * cols + c];
                 yRef[t * rows + r] = (float) s;
             }
         }

@@ -1,0 +1,129 @@
+package org.finlora.kernel;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+
+import static org.finlora.kernel.Vectors.F;
+import static org.finlora.kernel.Vectors.I8;
+import static org.finlora.kernel.Vectors.S8;
+
+/**
+ * A decode activation x[cols] quantized to int8 per 32-column block the way ggml quantizes the
+ * activations of its q4_0/q8_0 dot products (quantize_row_q8_0_ref in ggml-quants.c): amax over the
+ * block, d = amax / 127, id = d != 0 ? 1/d : 0, q = roundf(x · id) (halves away from zero). ggml stores
+ * d as f16 and the dot uses that rounded d, so {@link #scale} holds float16ToFloat(floatToFloat16(d)).
+ * |q| <= 127 (never -128): |x · id| <= amax · (1/d) rounds to at most 127 while d is a normal float.
+ * Below that (amax < 127 · Float.MIN_NORMAL ≈ 1.5e-36, where 1/d loses precision or overflows to
+ * infinity) the block is taken as zero, ggml's d = 0 case; for finite x the scalar and vector paths then
+ * agree bit for bit, and q is clamped to [-127, 127] so the kernels' int16 lane bounds hold even for NaN.
+ * The ints are kept widened to shorts so the kernels multiply them in 16 short lanes.
+ */
+public final class ActivationQ8 {
+    public static final int BLOCK = 32;
+    /** q[c] for c in [0, cols): the int8 activations widened to shorts. */
+    final short[] q;
+    /** Per block b: the f16-rounded scale d_b (x[c] ≈ q[c] · d_b). */
+    final float[] scale;
+    /**
+     * Per block b, 16 shorts: 8 · (q[32b + j] + q[32b + 16 + j]) for j in [0, 16). Q4_0 subtracts it lane-wise
+     * from lo·q_lo + hi·q_hi to fold the -8 offset of its nibbles (|value| <= 8 · 254 = 2032).
+     */
+    final short[] q4Offset;
+    int cols;
+
+    ActivationQ8(int cols) {
+        q = new short[cols];
+        scale = new float[cols / BLOCK];
+        q4Offset = new short[cols / 2];
+    }
+
+    private static final ThreadLocal<ActivationQ8[]> SCRATCH = ThreadLocal.withInitial(() -> new ActivationQ8[1]);
+
+    /** This thread's scratch, sized for at least cols (kernels never nest). */
+    static ActivationQ8 forThread(int cols) {
+        ActivationQ8[] h = SCRATCH.get();
+        if (h[0] == null || h[0].q.length < cols) h[0] = new ActivationQ8(cols);
+        return h[0];
+    }
+
+    /** A fresh instance holding x[xOff, xOff + cols) quantized (tests and one-off dots). */
+    public static ActivationQ8 of(float[] x, int xOff, int cols) {
+        ActivationQ8 a = new ActivationQ8(cols);
+        a.quantize(x, xOff, cols);
+        return a;
+    }
+
+    /** Quantizes x[xOff, xOff + cols) into this scratch; cols must be a multiple of 32. */
+    void quantize(float[] x, int xOff, int cols) {
+        quantize(x, xOff, cols, Vectors.ENABLED);
+    }
+
+    /** {@link #quantize(float[], int, int)} with the path chosen explicitly (both give identical results). */
+    void quantize(float[] x, int xOff, int cols, boolean vector) {
+        if (cols % BLOCK != 0) throw new IllegalArgumentException("int8 activations need cols divisible by 32, got " + cols);
+        this.cols = cols;
+        for (int b = 0; b < cols / BLOCK; b++) {
+            if (vector) quantizeBlockVector(x, xOff + b * BLOCK, b);
+            else quantizeBlockScalar(x, xOff + b * BLOCK, b);
+        }
+    }
+
+    private void quantizeBlockScalar(float[] x, int o, int b) {
+        float amax = 0f;
+        for (int j = 0; j < BLOCK; j++) amax = Math.max(amax, Math.abs(x[o + j]));
+        float d = amax / 127f;
+        float id = d >= Float.MIN_NORMAL ? 1f / d : 0f;
+        scale[b] = Float.float16ToFloat(Float.floatToFloat16(d));
+        for (int j = 0; j < BLOCK; j++) q[b * BLOCK + j] = (short) Math.max(-127, Math.min(127, roundHalfAway(x[o + j] * id)));
+        for (int j = 0; j < BLOCK / 2; j++) q4Offset[b * 16 + j] = (short) (8 * (q[b * BLOCK + j] + q[b * BLOCK + 16 + j]));
+    }
+
+    private void quantizeBlockVector(float[] x, int o, int b) {
+        FloatVector v0 = FloatVector.fromArray(F, x, o), v1 = FloatVector.fromArray(F, x, o + 8);
+        FloatVector v2 = FloatVector.fromArray(F, x, o + 16), v3 = FloatVector.fromArray(F, x, o + 24);
+        float amax = v0.abs().max(v1.abs()).max(v2.abs().max(v3.abs())).reduceLanes(VectorOperators.MAX);
+        float d = amax / 127f;
+        float id = d >= Float.MIN_NORMAL ? 1f / d : 0f;
+        scale[b] = Float.float16ToFloat(Float.floatToFloat16(d));
+        IntVector q0 = roundHalfAway(v0.mul(id)), q1 = roundHalfAway(v1.mul(id));
+        IntVector q2 = roundHalfAway(v2.mul(id)), q3 = roundHalfAway(v3.mul(id));
+        int c = b * BLOCK;
+        ((ShortVector) q0.convertShape(VectorOperators.I2S, S8, 0)).intoArray(q, c);
+        ((ShortVector) q1.convertShape(VectorOperators.I2S, S8, 0)).intoArray(q, c + 8);
+        ((ShortVector) q2.convertShape(VectorOperators.I2S, S8, 0)).intoArray(q, c + 16);
+        ((ShortVector) q3.convertShape(VectorOperators.I2S, S8, 0)).intoArray(q, c + 24);
+        ((ShortVector) q0.add(q2).lanewise(VectorOperators.LSHL, 3).convertShape(VectorOperators.I2S, S8, 0)).intoArray(q4Offset, b * 16);
+        ((ShortVector) q1.add(q3).lanewise(VectorOperators.LSHL, 3).convertShape(VectorOperators.I2S, S8, 0)).intoArray(q4Offset, b * 16 + 8);
+    }
+
+    /**
+     * roundf in lanes, clamped to [-127, 127]: truncate, then step away from zero when the dropped
+     * fraction v - trunc(v) (exact in float for |v| < 2^23; larger |v| are clamped anyway) is at least one half.
+     */
+    private static IntVector roundHalfAway(FloatVector v) {
+        IntVector t = (IntVector) v.convert(VectorOperators.F2I, 0);
+        FloatVector frac = v.sub((FloatVector) t.convert(VectorOperators.I2F, 0));
+        t = t.add(1, frac.compare(VectorOperators.GE, 0.5f).cast(I8));
+        return t.sub(1, frac.compare(VectorOperators.LE, -0.5f).cast(I8)).max(-127).min(127);
+    }
+
+    /** The int8 value of column c. */
+    public int q(int c) {
+        return q[c];
+    }
+
+    /** The f16-rounded scale of block b. */
+    public float scale(int b) {
+        return scale[b];
+    }
+
+    /**
+     * C roundf for |v| < 2^30: nearest integer, halves away from zero. v ± 0.5 is exact in double (a
+     * float has 24 significant bits), and the cast truncates toward zero.
+     */
+    static int roundHalfAway(float v) {
+        return (int) ((double) v + Math.copySign(0.5, v));
+    }
+}

@@ -1,0 +1,189 @@
+package org.finlora.kernel;
+
+import org.finlora.tensor.Floats;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The q8_0 / q4_0 decode (T = 1) with int8 activations: Vector API kernel against the scalar reference
+ * and both against an independent double-precision product of the dequantized weights and the
+ * dequantized int8 activations, on odd row counts; plus the int16 lane bounds at their extremes.
+ */
+class QuantDecodeTest {
+
+    static Stream<Arguments> cases() {
+        Stream.Builder<Arguments> b = Stream.builder();
+        for (String f : new String[]{"q8_0", "q4_0"}) {
+            for (int rows : new int[]{37, 131}) for (int cols : new int[]{32, 96, 2080}) b.add(Arguments.of(f, rows, cols));
+        }
+        return b.build();
+    }
+
+    /**
+     * x[off, off + cols) through int8 and back, computed independently of ActivationQ8: per 32-block
+     * d = amax/127 (float), q = round-half-away(x · (1/d)) on the exact double of the float product,
+     * value = q · (d rounded to f16).
+     */
+    static double[] int8Activations(float[] x, int off, int cols) {
+        double[] out = new double[cols];
+        for (int b = 0; b < cols / 32; b++) {
+            float amax = 0f;
+            for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[off + b * 32 + j]));
+            float d = amax / 127f;
+            float id = d != 0f ? 1f / d : 0f;
+            double d16 = Float.float16ToFloat(Float.floatToFloat16(d));
+            for (int j = 0; j < 32; j++) {
+                double v = x[off + b * 32 + j] * id;   // the float product, widened exactly
+                double q = Math.signum(v) * Math.floor(Math.abs(v) + 0.5);
+                out[b * 32 + j] = q * d16;
+            }
+        }
+        return out;
+    }
+
+    /** Gaussian x with block magnitudes spread over a few decades (every block gets its own scale). */
+    static float[] activations(int cols, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        float[] x = new float[cols];
+        for (int b = 0; b < cols / 32; b++) {
+            double mag = Math.exp(rnd.nextGaussian() * 2);
+            for (int j = 0; j < 32; j++) x[b * 32 + j] = (float) (rnd.nextGaussian() * mag);
+        }
+        return x;
+    }
+
+    @ParameterizedTest(name = "{0} [{1}x{2}]")
+    @MethodSource("cases")
+    void decodeMatchesIndependentInt8Product(String format, int rows, int cols) {
+        RowMatrix w = MatrixKernelTest.matrix(format, rows, cols, 5 + cols);
+        float[] x = activations(cols, 9 + cols);
+        double[] xa = int8Activations(x, 0, cols);
+        float[] dq = new float[cols];
+        double[] yRef = new double[rows], bound = new double[rows], f32Ref = new double[rows], f32Gap = new double[rows];
+        for (int r = 0; r < rows; r++) {
+            w.dequantize(r, 0, cols, dq, 0, false);
+            for (int c = 0; c < cols; c++) {
+                yRef[r] += dq[c] * xa[c];
+                bound[r] += Math.abs(dq[c] * xa[c]);
+                f32Ref[r] += (double) dq[c] * x[c];
+                f32Gap[r] += Math.abs(dq[c] * (x[c] - xa[c]));
+            }
+        }
+        float[] yS = new float[rows];
+        w.matmul(x, yS, 1, false);
+        check(yRef, bound, yS, format + " scalar");
+        if (Vectors.ENABLED) {
+            float[] yV = new float[rows];
+            w.matmul(x, yV, 1, true);
+            check(yRef, bound, yV, format + " vector");
+            // Against the f32 activations, the gap is exactly sum_c w_c (x_c - xa_c), bounded by f32Gap.
+            for (int r = 0; r < rows; r++) {
+                assertTrue(Math.abs(yV[r] - f32Ref[r]) <= f32Gap[r] + 1e-5 * bound[r] + 1e-30, "row " + r + " vs f32 activations");
+            }
+            // Rows paired differently (start at 1) give bit-identical results: pairing does not change the math.
+            float[] yShift = new float[rows];
+            yShift[0] = yV[0];
+            ((RowMatrix) w).matmulRows(x, yShift, 1, 1, rows, true);
+            for (int r = 0; r < rows; r++) assertEquals(yV[r], yShift[r], 0f, "row " + r + " paired from 1");
+        }
+    }
+
+    static void check(double[] ref, double[] bound, float[] got, String what) {
+        // Each block's int sum is exact; the error is float rounding of the scaled block sums and their
+        // sum over at most 65 blocks: well under 1e-5 of sum |w · xa|.
+        for (int r = 0; r < ref.length; r++) {
+            assertEquals(ref[r], got[r], 1e-5 * bound[r] + 1e-30, what + " row " + r);
+        }
+    }
+
+    @Test
+    void q8LaneSumsAtInt16ExtremesAreExact() {
+        // Rows of int8 weights -128 / 127 (scale 1) against activations ±127: one short lane holds
+        // -128 · -127 + -128 · -127 = 32512, the largest pair sum the int16 lanes ever see.
+        int cols = 64;
+        MemorySegment s = Arena.ofAuto().allocate(3L * 2 * 34);
+        byte[][] rows = {{-128, -128}, {127, 127}, {-128, 127}};
+        for (int r = 0; r < 3; r++) {
+            for (int blk = 0; blk < 2; blk++) {
+                long o = (r * 2L + blk) * 34;
+                s.set(Floats.I16_LE, o, Float.floatToFloat16(1f));
+                for (int j = 0; j < 32; j++) s.set(ValueLayout.JAVA_BYTE, o + 2 + j, j % 2 == 0 ? rows[r][0] : rows[r][1]);
+            }
+        }
+        Q8_0Matrix m = new Q8_0Matrix(3, cols, s);
+        float[] x = new float[cols];
+        for (int j = 0; j < 32; j++) x[j] = -1f;          // q = -127, d = 1/127
+        for (int j = 32; j < 64; j++) x[j] = 5f;          // q = 127, d = 5/127
+        double d0 = Float.float16ToFloat(Float.floatToFloat16(1f / 127f)), d1 = Float.float16ToFloat(Float.floatToFloat16(5f / 127f));
+        double[] want = new double[3];
+        for (int r = 0; r < 3; r++) {
+            int sum0 = 0, sum1 = 0;
+            for (int j = 0; j < 32; j++) {
+                int wq = j % 2 == 0 ? rows[r][0] : rows[r][1];
+                sum0 += wq * -127;
+                sum1 += wq * 127;
+            }
+            want[r] = sum0 * d0 + sum1 * d1;
+        }
+        assertEquals(32 * 16256 * d0 - 32 * 16256 * d1, want[0], 1e-9);
+        for (boolean vector : new boolean[]{false, true}) {
+            if (vector && !Vectors.ENABLED) continue;
+            float[] y = new float[3];
+            m.matmul(x, y, 1, vector);
+            for (int r = 0; r < 3; r++) assertEquals(want[r], y[r], 1e-6 * Math.abs(want[r]) + 1e-3, "vector " + vector + " row " + r);
+        }
+    }
+
+    @Test
+    void q4LaneSumsAtNibbleExtremesAreExact() {
+        // Nibbles 0 (→ -8) and 15 (→ 7) against activations +127 (first half) and -127 (second half).
+        int cols = 32;
+        int[] bytes = {0x00, 0xFF, 0x0F, 0xF0, 0x80};
+        MemorySegment s = Arena.ofAuto().allocate(bytes.length * 18L);
+        for (int r = 0; r < bytes.length; r++) {
+            s.set(Floats.I16_LE, r * 18L, Float.floatToFloat16(0.5f));
+            for (int j = 0; j < 16; j++) s.set(ValueLayout.JAVA_BYTE, r * 18L + 2 + j, (byte) bytes[r]);
+        }
+        Q4_0Matrix m = new Q4_0Matrix(bytes.length, cols, s);
+        float[] x = new float[cols];
+        for (int j = 0; j < 16; j++) {
+            x[j] = 2f;
+            x[j + 16] = -2f;
+        }
+        double da = Float.float16ToFloat(Float.floatToFloat16(2f / 127f));
+        for (boolean vector : new boolean[]{false, true}) {
+            if (vector && !Vectors.ENABLED) continue;
+            float[] y = new float[bytes.length];
+            m.matmul(x, y, 1, vector);
+            for (int r = 0; r < bytes.length; r++) {
+                int lo = (bytes[r] & 15) - 8, hi = (bytes[r] >>> 4) - 8;
+                double want = 16.0 * (lo * 127 + hi * -127) * 0.5 * da;
+                assertEquals(want, y[r], 1e-6 * Math.abs(want) + 1e-6, "vector " + vector + " byte 0x" + Integer.toHexString(bytes[r]));
+            }
+        }
+    }
+
+    @Test
+    void oneOffDotEqualsTheMatvecRow() {
+        Assumptions.assumeTrue(Vectors.ENABLED, "Vector API disabled");
+        for (String f : new String[]{"q8_0", "q4_0"}) {
+            RowMatrix w = MatrixKernelTest.matrix(f, 5, 96, 21);
+            float[] x2 = activations(192, 4);
+            float[] y = new float[5];
+            w.matmul(java.util.Arrays.copyOfRange(x2, 96, 192), y, 1, true);
+            for (int r = 0; r < 5; r++) assertEquals(y[r], w.dot(r, x2, 96, true), 0f, f + " row " + r);
+        }
+    }
+}
