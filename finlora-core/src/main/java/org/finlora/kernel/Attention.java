@@ -15,7 +15,7 @@ import static org.finlora.kernel.Vectors.L;
  * scores of L consecutive positions are one multiply-add per head dimension.
  */
 public final class Attention {
-    /** Multiply-adds below which a call runs on the calling thread (a fork/join costs more). */
+    /** Multiply-adds below which a call runs on the calling thread (handing chunks to other threads costs more). */
     static final int MIN_PARALLEL_WORK = 1 << 16;
 
     private Attention() {
