@@ -20,7 +20,7 @@ import static org.finlora.kernel.Vectors.I8;
  * ggml Q4_0: blocks of 32 weights, each an f16 scale d then 16 bytes; byte j holds element j in its
  * low nibble and element j + 16 in its high nibble; w = (q - 8)·d. cols must be a multiple of 32.
  */
-public final class Q4_0Matrix extends RowMatrix {
+public final class Q4_0Matrix extends Int8ActivationDecode {
     public static final int BLOCK = 32;
     public static final int BLOCK_BYTES = 18;
     private final MemorySegment data;
@@ -109,33 +109,12 @@ public final class Q4_0Matrix extends RowMatrix {
     }
 
     /**
-     * Decode (T = 1) rows [r0, r1): x is quantized once per call to int8 blocks ({@link ActivationQ8},
-     * ggml's q8_0 activations), then each row is an integer dot per block scaled by d_w · d_x
-     * (ggml_vec_dot_q4_0_q8_0).
-     */
-    @Override
-    public void matmulRows(float[] x, float[] y, int T, int r0, int r1, boolean vector) {
-        if (T != 1) {
-            super.matmulRows(x, y, T, r0, r1, vector);
-            return;
-        }
-        ActivationQ8 a = ActivationQ8.forThread(cols);
-        a.quantize(x, 0, cols);
-        int r = r0;
-        if (vector) {   // pair row i of the first half with row i of the second: two long sequential streams
-            int half = (r1 - r0) / 2;
-            for (; r < r0 + half; r++) dotPair(r, r + half, a, y);
-            r += half;
-        }
-        for (; r < r1; r++) y[r] = dot(r, a, vector);
-    }
-
-    /**
      * y[r] and y[r2] together: the two rows share each block's activation vectors (and their bounds
      * checks and the loop's bookkeeping), one accumulator each. (Four rows exceed C2's inlining node
      * budget and fall back to boxed vectors.)
      */
-    private void dotPair(int r, int r2, ActivationQ8 a, float[] y) {
+    @Override
+    void dotPair(int r, int r2, ActivationQ8 a, float[] y) {
         long o0 = r * rowBytes, o1 = r2 * rowBytes;
         int nb = cols / BLOCK;
         short[] q = a.q, off8 = a.q4Offset;
@@ -160,18 +139,11 @@ public final class Q4_0Matrix extends RowMatrix {
         return ((FloatVector) blockInts(o, qlo, qhi, off).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, s), acc);
     }
 
-    /** The decode dot of row r with x[xOff, xOff + cols) (int8 activations, as {@link #matmulRows}). */
-    @Override
-    protected float dot(int r, float[] x, int xOff, boolean vector) {
-        ActivationQ8 a = ActivationQ8.forThread(cols);
-        a.quantize(x, xOff, cols);
-        return dot(r, a, vector);
-    }
-
     /**
      * Row r · the int8 activations: sum over blocks of (sum_j (q_j - 8) · qa_j) · d_w · d_a. The scalar
      * reference takes each block's exact int sum; the vector path keeps the int sums in lanes.
      */
+    @Override
     float dot(int r, ActivationQ8 a, boolean vector) {
         long o = r * rowBytes;
         int nb = cols / BLOCK;

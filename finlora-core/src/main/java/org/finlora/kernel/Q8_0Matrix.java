@@ -20,7 +20,7 @@ import static org.finlora.kernel.Vectors.F;
  * ggml Q8_0: blocks of 32 weights along a row, each an f16 scale d then 32 int8 q; w = q·d.
  * Rows are consecutive blocks (cols must be a multiple of 32).
  */
-public final class Q8_0Matrix extends RowMatrix {
+public final class Q8_0Matrix extends Int8ActivationDecode {
     public static final int BLOCK = 32;
     public static final int BLOCK_BYTES = 34;
     private final MemorySegment data;
@@ -90,31 +90,11 @@ public final class Q8_0Matrix extends RowMatrix {
     }
 
     /**
-     * Decode (T = 1) rows [r0, r1): x is quantized once per call to int8 blocks ({@link ActivationQ8},
-     * ggml's q8_0 activations), then each row is an integer dot per block scaled by d_w · d_x.
-     */
-    @Override
-    public void matmulRows(float[] x, float[] y, int T, int r0, int r1, boolean vector) {
-        if (T != 1) {
-            super.matmulRows(x, y, T, r0, r1, vector);
-            return;
-        }
-        ActivationQ8 a = ActivationQ8.forThread(cols);
-        a.quantize(x, 0, cols);
-        int r = r0;
-        if (vector) {   // pair row i of the first half with row i of the second: two long sequential streams
-            int half = (r1 - r0) / 2;
-            for (; r < r0 + half; r++) dotPair(r, r + half, a, y);
-            r += half;
-        }
-        for (; r < r1; r++) y[r] = dot(r, a, vector);
-    }
-
-    /**
      * y[r] and y[r2] together: the two rows share each block's activation vectors (and their bounds
      * checks and the loop's bookkeeping), one accumulator each.
      */
-    private void dotPair(int r, int r2, ActivationQ8 a, float[] y) {
+    @Override
+    void dotPair(int r, int r2, ActivationQ8 a, float[] y) {
         long o0 = r * rowBytes, o1 = r2 * rowBytes;
         int nb = cols / BLOCK;
         short[] q = a.q;
@@ -138,18 +118,11 @@ public final class Q8_0Matrix extends RowMatrix {
         return ((FloatVector) blockInts(o, qlo, qhi).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, s), acc);
     }
 
-    /** The decode dot of row r with x[xOff, xOff + cols) (int8 activations, as {@link #matmulRows}). */
-    @Override
-    protected float dot(int r, float[] x, int xOff, boolean vector) {
-        ActivationQ8 a = ActivationQ8.forThread(cols);
-        a.quantize(x, xOff, cols);
-        return dot(r, a, vector);
-    }
-
     /**
      * Row r · the int8 activations: sum over blocks of (sum_j qw_j · qa_j) · d_w · d_a. The scalar reference
      * takes each block's exact int sum (ggml_vec_dot_q8_0_q8_0); the vector path keeps the int sums in lanes.
      */
+    @Override
     float dot(int r, ActivationQ8 a, boolean vector) {
         long o = r * rowBytes;
         int nb = cols / BLOCK;
