@@ -137,19 +137,22 @@ public final class Attention {
 
     /**
      * out[qo + d] = sum_s p[s] · v_s[d]: each L-wide column block accumulates in registers over all
-     * positions (two accumulators for even/odd s, added at the end) instead of a load/store per position.
+     * positions instead of a load/store per position, in four chains (position s mod 4, added at the
+     * end): one chain would wait a multiply-add latency per position.
      */
     static void weightedSumVector(float[] p, float[] vc, int ko, int kvDim, int n, int headDim, float[] out, int qo) {
         int upper = headDim - headDim % L;
         for (int c = 0; c < upper; c += L) {
-            FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
             int s = 0, vo = ko + c;
-            for (; s + 2 <= n; s += 2, vo += 2 * kvDim) {
+            for (; s + 4 <= n; s += 4, vo += 4 * kvDim) {
                 a0 = FloatVector.fromArray(F, vc, vo).fma(FloatVector.broadcast(F, p[s]), a0);
                 a1 = FloatVector.fromArray(F, vc, vo + kvDim).fma(FloatVector.broadcast(F, p[s + 1]), a1);
+                a2 = FloatVector.fromArray(F, vc, vo + 2 * kvDim).fma(FloatVector.broadcast(F, p[s + 2]), a2);
+                a3 = FloatVector.fromArray(F, vc, vo + 3 * kvDim).fma(FloatVector.broadcast(F, p[s + 3]), a3);
             }
-            if (s < n) a0 = FloatVector.fromArray(F, vc, vo).fma(FloatVector.broadcast(F, p[s]), a0);
-            a0.add(a1).intoArray(out, qo + c);
+            for (; s < n; s++, vo += kvDim) a0 = FloatVector.fromArray(F, vc, vo).fma(FloatVector.broadcast(F, p[s]), a0);
+            a0.add(a1).add(a2.add(a3)).intoArray(out, qo + c);
         }
         for (int d = upper; d < headDim; d++) {
             float a = 0f;
