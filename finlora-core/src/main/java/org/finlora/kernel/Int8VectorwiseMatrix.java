@@ -2,6 +2,8 @@ package org.finlora.kernel;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.finlora.FinloraException;
@@ -20,8 +22,8 @@ import java.util.Arrays;
  *
  * <p>The int8 x int8 products are exact in both kernels: the scalar reference sums ints; the vector
  * kernel sums the integer-valued floats of one 512-column tile with FMA (|partial| &le; 512*127*127
- * &lt; 2^24, so every partial is an exact integer) and adds tiles as ints. Both give the same int32
- * sums, hence bit-identical outputs. The input gradient is dx += dy (CB * SCB / 127), as bnb's backward.
+ * &lt; 2^24, so every partial is an exact integer) and adds tiles as ints; decode (T = 1) multiplies in
+ * 16 short lanes instead ({@link #rowDotInt16}). All give the same int32 sums, hence bit-identical outputs. The input gradient is dx += dy (CB * SCB / 127), as bnb's backward.
  */
 public final class Int8VectorwiseMatrix extends DequantMatrix {
     private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
@@ -157,6 +159,10 @@ public final class Int8VectorwiseMatrix extends DequantMatrix {
 
     @Override
     public void matmulVector(float[] x, float[] y, int T) {
+        if (T == 1 && VECTOR_DECODE) {
+            matvecInt16(x, y);
+            return;
+        }
         Acts a = quantizeActs(x, T);
         int groups = (rows + ROW_GROUP - 1) / ROW_GROUP;
         Parallel.forRange(groups, 1, (g0, g1) -> {
@@ -179,5 +185,45 @@ public final class Int8VectorwiseMatrix extends DequantMatrix {
                 for (int i = 0; i < nr; i++) finish(x, y, T, a, r0 + i, acc, ROW_GROUP, i);
             }
         });
+    }
+
+    private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    private static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
+    private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
+
+    /**
+     * Decode: the activation codes (|qa| <= 127, zero in outlier columns) as shorts once per call,
+     * then each row's int32 dot in short lanes streams the row's int8 codes once.
+     */
+    private void matvecInt16(float[] x, float[] y) {
+        Acts a = quantizeActs(x, 1);
+        short[] qa = new short[cols];
+        for (int c = 0; c < cols; c++) qa[c] = (short) a.ca[c];
+        Parallel.forRange(rows, Parallel.minChunk(16, cols), (start, end) -> {
+            int[] acc = new int[1];
+            for (int r = start; r < end; r++) {
+                acc[0] = rowDotInt16(r, qa);
+                finish(x, y, 1, a, r, acc, 1, 0);
+            }
+        });
+    }
+
+    /**
+     * sum_c qa[c] · CB[r, c] exactly: per 32 columns, two 16-lane short products (|CB · qa| <= 128 · 127)
+     * added in shorts (<= 32512 < 2^15), then each pair of short lanes summed into an int lane.
+     */
+    int rowDotInt16(int r, short[] qa) {
+        long base = (long) r * cols;
+        IntVector acc = IntVector.zero(I8);
+        int c = 0;
+        for (; c + 32 <= cols; c += 32) {
+            ShortVector w0 = (ShortVector) ByteVector.fromMemorySegment(B16, cb, base + c, java.nio.ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, S16, 0);
+            ShortVector w1 = (ShortVector) ByteVector.fromMemorySegment(B16, cb, base + c + 16, java.nio.ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, S16, 0);
+            IntVector v = w0.mul(ShortVector.fromArray(S16, qa, c)).add(w1.mul(ShortVector.fromArray(S16, qa, c + 16))).reinterpretAsInts();
+            acc = acc.add(v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(v.lanewise(VectorOperators.ASHR, 16));
+        }
+        int s = acc.reduceLanes(VectorOperators.ADD);   // int addition: the same sum in any order
+        for (; c < cols; c++) s += qa[c] * cb.get(ValueLayout.JAVA_BYTE, base + c);
+        return s;
     }
 }

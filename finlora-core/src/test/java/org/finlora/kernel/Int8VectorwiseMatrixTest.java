@@ -119,4 +119,32 @@ class Int8VectorwiseMatrixTest {
             }
         }
     }
+
+    /** Decode's short lanes at their bounds: codes -128 / 127 against activation codes of ±127, over 2 × 32 + 5 columns. */
+    @Test
+    void decodeShortLanesHoldAtTheCodeExtremes() {
+        int rows = 4, cols = 69;
+        byte[] cb = new byte[rows * cols];
+        for (int c = 0; c < cols; c++) {
+            cb[c] = -128;                                   // row 0: every product -128 · ±127
+            cb[cols + c] = 127;                             // row 1
+            cb[2 * cols + c] = (byte) (c % 2 == 0 ? -128 : 127);
+            cb[3 * cols + c] = (byte) (c % 3 - 1);
+        }
+        float[] scb = {1f, 2f, 3f, 4f};
+        Int8VectorwiseMatrix m = Int8VectorwiseMatrix.fromBnb("w", rows, cols, cb, scb, 0f);
+        for (float sign : new float[]{1f, -1f}) {
+            float[] x = new float[cols];
+            java.util.Arrays.fill(x, sign * 0.5f);          // every activation code is ±127
+            float[] yv = new float[rows], ys = new float[rows];
+            m.matmulVector(x, yv, 1);
+            m.matmulScalar(x, ys, 1);
+            assertArrayEquals(ys, yv, "sign " + sign);
+            // row 0: 69 columns of -128 · (±127), exact in int32; scale as LLM.int8 applies it
+            short[] qa = new short[cols];
+            java.util.Arrays.fill(qa, (short) (sign * 127));
+            assertEquals((int) (-128 * 127 * sign) * cols, m.rowDotInt16(0, qa));
+            assertEquals((int) (127 * 127 * sign) * cols, m.rowDotInt16(1, qa));
+        }
+    }
 }
