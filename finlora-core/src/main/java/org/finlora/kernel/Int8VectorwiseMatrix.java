@@ -187,10 +187,6 @@ public final class Int8VectorwiseMatrix extends DequantMatrix {
         });
     }
 
-    private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
-    private static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
-    private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
-
     /**
      * Decode: the activation codes (|qa| <= 127, zero in outlier columns) as shorts once per call,
      * then each row's int32 dot in short lanes streams the row's int8 codes once.
@@ -214,12 +210,13 @@ public final class Int8VectorwiseMatrix extends DequantMatrix {
      */
     int rowDotInt16(int r, short[] qa) {
         long base = (long) r * cols;
-        IntVector acc = IntVector.zero(I8);
+        IntVector acc = IntVector.zero(Vectors.I8);
         int c = 0;
         for (; c + 32 <= cols; c += 32) {
-            ShortVector w0 = (ShortVector) ByteVector.fromMemorySegment(B16, cb, base + c, java.nio.ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, S16, 0);
-            ShortVector w1 = (ShortVector) ByteVector.fromMemorySegment(B16, cb, base + c + 16, java.nio.ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, S16, 0);
-            IntVector v = w0.mul(ShortVector.fromArray(S16, qa, c)).add(w1.mul(ShortVector.fromArray(S16, qa, c + 16))).reinterpretAsInts();
+            // the q8_0 block product (Q8_0Matrix.blockInts) over a row: two 16-lane short products, then lane pairs into ints
+            ShortVector w0 = (ShortVector) ByteVector.fromMemorySegment(Vectors.B16, cb, base + c, java.nio.ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, Vectors.S16, 0);
+            ShortVector w1 = (ShortVector) ByteVector.fromMemorySegment(Vectors.B16, cb, base + c + 16, java.nio.ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, Vectors.S16, 0);
+            IntVector v = w0.mul(ShortVector.fromArray(Vectors.S16, qa, c)).add(w1.mul(ShortVector.fromArray(Vectors.S16, qa, c + 16))).reinterpretAsInts();
             acc = acc.add(v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(v.lanewise(VectorOperators.ASHR, 16));
         }
         int s = acc.reduceLanes(VectorOperators.ADD);   // int addition: the same sum in any order

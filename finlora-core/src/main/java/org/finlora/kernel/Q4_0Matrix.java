@@ -12,9 +12,11 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
+import static org.finlora.kernel.Vectors.B16;
 import static org.finlora.kernel.Vectors.B8;
 import static org.finlora.kernel.Vectors.F;
 import static org.finlora.kernel.Vectors.I8;
+import static org.finlora.kernel.Vectors.S16;
 
 /**
  * ggml Q4_0: blocks of 32 weights, each an f16 scale d then 16 bytes; byte j holds element j in its
@@ -122,9 +124,9 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
         for (int b = 0; b < nb; b++) {
             long ob = (long) b * BLOCK_BYTES;   // offsets linear in b: C2 can hoist the segment bounds checks
-            ShortVector qlo = ShortVector.fromArray(Q8_0Matrix.S16, q, b * BLOCK);
-            ShortVector qhi = ShortVector.fromArray(Q8_0Matrix.S16, q, b * BLOCK + 16);
-            ShortVector off = ShortVector.fromArray(Q8_0Matrix.S16, off8, b * 16);
+            ShortVector qlo = ShortVector.fromArray(S16, q, b * BLOCK);
+            ShortVector qhi = ShortVector.fromArray(S16, q, b * BLOCK + 16);
+            ShortVector off = ShortVector.fromArray(S16, off8, b * 16);
             float d = sa[b];
             acc0 = blockTimes(o0 + ob, qlo, qhi, off, d, acc0);
             acc1 = blockTimes(o1 + ob, qlo, qhi, off, d, acc1);
@@ -164,8 +166,8 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
         // One accumulator in block order, the same operations as dotPair (results do not depend on pairing).
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < nb; b++, o += BLOCK_BYTES) {
-            acc = blockTimes(o, ShortVector.fromArray(Q8_0Matrix.S16, q, b * BLOCK), ShortVector.fromArray(Q8_0Matrix.S16, q, b * BLOCK + 16),
-                    ShortVector.fromArray(Q8_0Matrix.S16, off8, b * 16), sa[b], acc);
+            acc = blockTimes(o, ShortVector.fromArray(S16, q, b * BLOCK), ShortVector.fromArray(S16, q, b * BLOCK + 16),
+                    ShortVector.fromArray(S16, off8, b * 16), sa[b], acc);
         }
         return Dot.hsum(acc);
     }
@@ -177,8 +179,8 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
      * into ints as (v + (v << 16)) >> 16 (arithmetic): exact while the pair sum fits 16 bits (<= 4064).
      */
     private IntVector blockInts(long o, ShortVector qlo, ShortVector qhi, ShortVector off) {
-        ShortVector p = (ShortVector) ByteVector.fromMemorySegment(Q8_0Matrix.B16, data, o + 2, ByteOrder.LITTLE_ENDIAN)
-                .convertShape(VectorOperators.ZERO_EXTEND_B2S, Q8_0Matrix.S16, 0);
+        ShortVector p = (ShortVector) ByteVector.fromMemorySegment(B16, data, o + 2, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
         ShortVector lo = p.and((short) 0x0F), hi = p.lanewise(VectorOperators.LSHR, 4);
         IntVector v = lo.mul(qlo).add(hi.mul(qhi)).sub(off).reinterpretAsInts();
         return v.add(v.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);

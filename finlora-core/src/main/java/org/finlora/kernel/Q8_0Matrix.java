@@ -5,7 +5,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 import org.finlora.tensor.Floats;
 import org.finlora.tensor.WeightMatrix;
 
@@ -13,8 +12,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
+import static org.finlora.kernel.Vectors.B16;
 import static org.finlora.kernel.Vectors.B8;
 import static org.finlora.kernel.Vectors.F;
+import static org.finlora.kernel.Vectors.S16;
 
 /**
  * ggml Q8_0: blocks of 32 weights along a row, each an f16 scale d then 32 int8 q; w = q·d.
@@ -156,9 +157,4 @@ public final class Q8_0Matrix extends Int8ActivationDecode {
         IntVector v = w0.mul(qlo).add(w1.mul(qhi)).reinterpretAsInts();
         return v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v.lanewise(VectorOperators.ASHR, 16));
     }
-
-    /** 16 bytes: half a block of int8 (or nibble pairs of a whole q4_0 block). */
-    static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
-    /** 16 shorts: the widened int8 lanes multiplied in the int8-activation decode. */
-    static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
 }

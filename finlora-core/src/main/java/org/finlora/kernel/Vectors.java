@@ -18,6 +18,10 @@ public final class Vectors {
     static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
     /** 8 shorts: one float vector's worth of bf16/f16. */
     static final VectorSpecies<Short> S8 = ShortVector.SPECIES_128;
+    /** 16 bytes: int8 codes (or nibble pairs) widened to 16 short lanes. */
+    static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    /** 16 shorts: the lanes of the integer dot products of the int8-activation decodes. */
+    static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
     /** 8 ints: packed values widened before conversion to floats. */
     static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
     static final int L = F.length();
