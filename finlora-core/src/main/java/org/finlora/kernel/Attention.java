@@ -15,9 +15,6 @@ import static org.finlora.kernel.Vectors.L;
  * scores of L consecutive positions are one multiply-add per head dimension.
  */
 public final class Attention {
-    /** Multiply-adds below which a call runs on the calling thread (handing chunks to other threads costs more). */
-    static final int MIN_PARALLEL_WORK = 1 << 16;
-
     private Attention() {
     }
 
@@ -60,7 +57,7 @@ public final class Attention {
         int jobs = N * nKvHeads;
         // Two multiply-adds (score and value) per position, head dimension and query head.
         long work = 2L * positions * nHeads * headDim;
-        int minChunk = work < MIN_PARALLEL_WORK ? jobs : (int) Math.max(1, (long) MIN_PARALLEL_WORK * jobs / work);
+        int minChunk = Parallel.minChunk(1, work / Math.max(1, jobs));   // a job is worth a thread from the shared threshold
         int scratch = maxLen;
         Parallel.forRange(jobs, minChunk, (start, end) -> {
             float[] att = new float[scratch + L];
