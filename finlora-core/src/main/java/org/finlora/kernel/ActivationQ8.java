@@ -27,16 +27,23 @@ public final class ActivationQ8 {
     /** Per block b: the f16-rounded scale d_b (x[c] ≈ q[c] · d_b). */
     final float[] scale;
     /**
-     * Per block b, 16 shorts: 8 · (q[32b + j] + q[32b + 16 + j]) for j in [0, 16). Q4_0 subtracts it lane-wise
-     * from lo·q_lo + hi·q_hi to fold the -8 offset of its nibbles (|value| <= 8 · 254 = 2032).
+     * Per block b: -8 · (sum of the block's 32 q), |value| <= 8 · 32 · 127 = 32512. Q4_0 starts each block's
+     * short lanes from it to fold the -8 offset of its nibbles into the products of the unsigned nibbles.
      */
     final short[] q4Offset;
+    /**
+     * For each column pair i of the q4_0 row tiles (block i / 16, byte j = i % 16 of it: columns
+     * 32·(i/16) + j and that + 16), the two activations each repeated across 16 shorts, at [32i, 32i + 32):
+     * one load per column, at addresses linear in i. Filled on demand.
+     */
+    private short[] lanes = new short[0];
+    private boolean lanesFilled;
     int cols;
 
     ActivationQ8(int cols) {
         q = new short[cols];
         scale = new float[cols / BLOCK];
-        q4Offset = new short[cols / 2];
+        q4Offset = new short[cols / BLOCK];
     }
 
     private static final ThreadLocal<ActivationQ8[]> SCRATCH = ThreadLocal.withInitial(() -> new ActivationQ8[1]);
@@ -64,6 +71,7 @@ public final class ActivationQ8 {
     void quantize(float[] x, int xOff, int cols, boolean vector) {
         if (cols % BLOCK != 0) throw new IllegalArgumentException("int8 activations need cols divisible by 32, got " + cols);
         this.cols = cols;
+        lanesFilled = false;
         for (int b = 0; b < cols / BLOCK; b++) {
             if (vector) quantizeBlockVector(x, xOff + b * BLOCK, b);
             else quantizeBlockScalar(x, xOff + b * BLOCK, b);
@@ -77,7 +85,9 @@ public final class ActivationQ8 {
         float id = d >= Float.MIN_NORMAL ? 1f / d : 0f;
         scale[b] = Float.float16ToFloat(Float.floatToFloat16(d));
         for (int j = 0; j < BLOCK; j++) q[b * BLOCK + j] = (short) Math.max(-127, Math.min(127, roundHalfAway(x[o + j] * id)));
-        for (int j = 0; j < BLOCK / 2; j++) q4Offset[b * 16 + j] = (short) (8 * (q[b * BLOCK + j] + q[b * BLOCK + 16 + j]));
+        int sum = 0;
+        for (int j = 0; j < BLOCK; j++) sum += q[b * BLOCK + j];
+        q4Offset[b] = (short) (-8 * sum);
     }
 
     private void quantizeBlockVector(float[] x, int o, int b) {
@@ -94,8 +104,7 @@ public final class ActivationQ8 {
         ((ShortVector) q1.convertShape(VectorOperators.I2S, S8, 0)).intoArray(q, c + 8);
         ((ShortVector) q2.convertShape(VectorOperators.I2S, S8, 0)).intoArray(q, c + 16);
         ((ShortVector) q3.convertShape(VectorOperators.I2S, S8, 0)).intoArray(q, c + 24);
-        ((ShortVector) q0.add(q2).lanewise(VectorOperators.LSHL, 3).convertShape(VectorOperators.I2S, S8, 0)).intoArray(q4Offset, b * 16);
-        ((ShortVector) q1.add(q3).lanewise(VectorOperators.LSHL, 3).convertShape(VectorOperators.I2S, S8, 0)).intoArray(q4Offset, b * 16 + 8);
+        q4Offset[b] = (short) (-8 * q0.add(q1).add(q2.add(q3)).reduceLanes(VectorOperators.ADD));
     }
 
     /**
@@ -107,6 +116,20 @@ public final class ActivationQ8 {
         FloatVector frac = v.sub((FloatVector) t.convert(VectorOperators.I2F, 0));
         t = t.add(1, frac.compare(VectorOperators.GE, 0.5f).cast(I8));
         return t.sub(1, frac.compare(VectorOperators.LE, -0.5f).cast(I8)).max(-127).min(127);
+    }
+
+    /** The pair-ordered broadcast activations of {@link #lanes} (computed once per quantization). */
+    short[] pairLanes() {
+        if (!lanesFilled) {
+            if (lanes.length < 16 * q.length) lanes = new short[16 * q.length];
+            for (int i = 0; i < cols / 2; i++) {
+                int c = 32 * (i >>> 4) + (i & 15);
+                ShortVector.broadcast(Vectors.S16, q[c]).intoArray(lanes, 32 * i);
+                ShortVector.broadcast(Vectors.S16, q[c + 16]).intoArray(lanes, 32 * i + 16);
+            }
+            lanesFilled = true;
+        }
+        return lanes;
     }
 
     /** The int8 value of column c. */

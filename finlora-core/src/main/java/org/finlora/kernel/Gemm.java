@@ -152,6 +152,7 @@ public final class Gemm {
         // panel s holds W[rows of strip s0+s, all k] as [k][16]
         for (int s = 0; s < s1 - s0; s++) {
             int pOff = s * K * NR;
+            if (dec.strip((s0 + s) * NR, bp, pOff)) continue;   // the format writes the [k][16] panel itself
             for (int j = 0; j < NR; j++) {
                 int r = (s0 + s) * NR + j;
                 if (r < R) {
@@ -283,6 +284,11 @@ public final class Gemm {
         /** dst[0, len) = W[r, c0, c0 + len); without spans() only c0 = 0, len = cols. */
         abstract void decode(int r, int c0, int len, float[] dst);
 
+        /** Rows r0 .. r0 + 15, all columns, written as [k][16] at bp[off ..] if the format can; else false. */
+        boolean strip(int r0, float[] bp, int off) {
+            return false;
+        }
+
         static Decoder of(WeightMatrix w) {
             if (w instanceof DequantMatrix m) {
                 return new Decoder() {
@@ -303,6 +309,11 @@ public final class Gemm {
 
                     void decode(int r, int c0, int len, float[] dst) {
                         m.dequantize(r, c0, len, dst, 0, Vectors.ENABLED);   // unit spans start on format blocks
+                    }
+
+                    @Override
+                    boolean strip(int r0, float[] bp, int off) {
+                        return Vectors.ENABLED && m.decodeStrip(r0, bp, off);
                     }
                 };
             }

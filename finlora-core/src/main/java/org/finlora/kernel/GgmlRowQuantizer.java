@@ -6,7 +6,7 @@ import org.finlora.tensor.WeightMatrix;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
-/** The row loop shared by ggml's 32-weight block formats (Q8_0, Q4_0): dequantize a row, quantize its blocks. */
+/** The row loop of a ggml 32-weight block format stored row by row (Q8_0): dequantize a row, quantize its blocks. */
 final class GgmlRowQuantizer {
     static final int BLOCK = 32;
 

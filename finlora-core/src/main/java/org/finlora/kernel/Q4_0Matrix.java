@@ -5,9 +5,11 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import org.finlora.FinloraException;
 import org.finlora.tensor.Floats;
 import org.finlora.tensor.WeightMatrix;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -17,31 +19,80 @@ import static org.finlora.kernel.Vectors.B8;
 import static org.finlora.kernel.Vectors.F;
 import static org.finlora.kernel.Vectors.I8;
 import static org.finlora.kernel.Vectors.S16;
+import static org.finlora.kernel.Vectors.S8;
 
 /**
  * ggml Q4_0: blocks of 32 weights, each an f16 scale d then 16 bytes; byte j holds element j in its
  * low nibble and element j + 16 in its high nibble; w = (q - 8)·d. cols must be a multiple of 32.
+ *
+ * <p>The blocks are held in row tiles, not in ggml's row order (the bytes are the same, 18 per block):
+ * tile t covers rows 16t .. 16t + 15 (the last tile the rows that remain) and stores first the f16
+ * scales of its blocks, block by block (16 per block, one per row), then the codes: for each block b
+ * and byte j, a unit of 16 bytes holding byte j of each row's block b. One 16-byte load so gives a
+ * column pair (j, j + 16) of 16 rows, and the decode multiplies it by the activations of those
+ * columns broadcast across the 16 short lanes: every lane is one row, a block's int sums accumulate
+ * lane-wise, and no row needs a horizontal sum (llama.cpp repacks its Q4_0 into interleaved rows on
+ * load for the same reason). The units follow each other in the order the kernel reads them, so its
+ * loop addresses are linear in one counter. The constructor repacks ggml's layout.
  */
 public final class Q4_0Matrix extends Int8ActivationDecode {
     public static final int BLOCK = 32;
     public static final int BLOCK_BYTES = 18;
+    /** Rows per tile: one per short lane of the 256-bit integer vectors. */
+    static final int TILE = 16;
     private final MemorySegment data;
     private final long rowBytes;
+    private final int nb;
+    /** Whether every scale is finite: the vector kernel's f16 conversion assumes it (else the scalar path runs). */
+    private final boolean finiteScales;
 
-    public Q4_0Matrix(int rows, int cols, MemorySegment data) {
-        super(rows, cols);
-        if (cols % BLOCK != 0) throw new IllegalArgumentException("q4_0 needs cols divisible by 32, got " + cols);
-        this.rowBytes = (long) cols / BLOCK * BLOCK_BYTES;
-        if (data.byteSize() != rowBytes * rows) {
-            throw new IllegalArgumentException("q4_0 [" + rows + ", " + cols + "] needs " + rowBytes * rows + " bytes, got " + data.byteSize());
-        }
-        this.data = data;
+    /** A Q4_0 matrix from ggml's row-major blocks (copied into the tiled layout). */
+    public Q4_0Matrix(int rows, int cols, MemorySegment ggml) {
+        this(rows, cols, ggml.byteSize(), (first, n) -> ggml.asSlice(first * ((long) cols / BLOCK * BLOCK_BYTES)));
     }
 
-    /** Quantizes every row of src (ggml's reference rounding), in parallel over rows. */
+    /** ggml's blocks of rows [first, first + n), starting at offset 0 of the returned segment. */
+    private interface GgmlRows {
+        MemorySegment rows(int first, int n);
+    }
+
+    /** Fills the tiled layout tile by tile (in parallel) from ggml-layout rows. */
+    private Q4_0Matrix(int rows, int cols, long ggmlBytes, GgmlRows src) {
+        super(rows, cols);
+        if (cols % BLOCK != 0) throw new IllegalArgumentException("q4_0 needs cols divisible by 32, got " + cols);
+        this.nb = cols / BLOCK;
+        this.rowBytes = (long) nb * BLOCK_BYTES;
+        if (ggmlBytes != rowBytes * rows) {
+            throw new IllegalArgumentException("q4_0 [" + rows + ", " + cols + "] needs " + rowBytes * rows + " bytes, got " + ggmlBytes);
+        }
+        this.data = Arena.ofAuto().allocate(rowBytes * rows, 64);
+        int tiles = (rows + TILE - 1) / TILE;
+        Parallel.forRange(tiles, Parallel.minChunk(1, (long) TILE * cols), (t0, t1) -> {
+            for (int t = t0; t < t1; t++) repackTile(src.rows(t * TILE, tileRows(t)), t);
+        });
+        this.finiteScales = allScalesFinite();
+    }
+
+    /**
+     * Quantizes every row of src (ggml's reference rounding), tile by tile in parallel: each tile's rows
+     * go through a small ggml-layout scratch, never a whole second copy of the matrix.
+     */
     public static Q4_0Matrix quantize(WeightMatrix src) {
-        MemorySegment seg = GgmlRowQuantizer.quantizeRows(src, "q4_0", BLOCK_BYTES, Q4_0Matrix::quantizeBlock);
-        return new Q4_0Matrix(src.rows, src.cols, seg);
+        if (src.cols % BLOCK != 0) {
+            throw new FinloraException("q4_0: a row of " + src.cols + " weights is not a multiple of the 32-weight block");
+        }
+        long rowBytes = (long) src.cols / BLOCK * BLOCK_BYTES;
+        ThreadLocal<MemorySegment> scratch = ThreadLocal.withInitial(() -> MemorySegment.ofArray(new byte[Math.toIntExact(TILE * rowBytes)]));
+        ThreadLocal<float[]> row = ThreadLocal.withInitial(() -> new float[src.cols]);
+        return new Q4_0Matrix(src.rows, src.cols, rowBytes * src.rows, (first, n) -> {
+            MemorySegment s = scratch.get();
+            float[] x = row.get();
+            for (int i = 0; i < n; i++) {
+                src.dequantizeRow(first + i, x, 0);
+                for (int b = 0; b < src.cols / BLOCK; b++) quantizeBlock(x, b * BLOCK, s, i * rowBytes + (long) b * BLOCK_BYTES);
+            }
+            return s;
+        });
     }
 
     /**
@@ -67,8 +118,75 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
         }
     }
 
-    public MemorySegment data() {
-        return data;
+    /** Rows in tile t (16 except in a last, partial tile). */
+    private int tileRows(int t) {
+        return Math.min(TILE, rows - t * TILE);
+    }
+
+    /** Byte offset of tile t: every earlier tile is full. */
+    private long tileBase(int t) {
+        return (long) t * TILE * rowBytes;
+    }
+
+    /** Byte offset of the f16 scale of row k (in tile t) for block b. */
+    private long scaleOffset(int t, int b, int k) {
+        return tileBase(t) + 2L * ((long) b * tileRows(t) + k);
+    }
+
+    /** Byte offset of byte j of row k's (in tile t) block b. */
+    private long codeOffset(int t, int b, int j, int k) {
+        int n = tileRows(t);
+        return tileBase(t) + 2L * nb * n + ((long) b * (BLOCK / 2) + j) * n + k;
+    }
+
+    /** Copies tile t's rows from ggml's layout (row 16t at src offset 0) into the tiled layout. */
+    private void repackTile(MemorySegment src, int t) {
+        long srcOff = 0;
+        int n = tileRows(t);
+        for (int k = 0; k < n; k++) {
+            for (int b = 0; b < nb; b++) {
+                long s = srcOff + k * rowBytes + (long) b * BLOCK_BYTES;
+                data.set(Floats.I16_LE, scaleOffset(t, b, k), src.get(Floats.I16_LE, s));
+                long c = codeOffset(t, b, 0, k);
+                for (int j = 0; j < BLOCK / 2; j++) data.set(ValueLayout.JAVA_BYTE, c + (long) j * n, src.get(ValueLayout.JAVA_BYTE, s + 2 + j));
+            }
+        }
+    }
+
+    private boolean allScalesFinite() {
+        for (int t = 0; t * TILE < rows; t++) {
+            for (int b = 0; b < nb; b++) {
+                for (int k = 0; k < tileRows(t); k++) {
+                    if ((data.get(Floats.I16_LE, scaleOffset(t, b, k)) & 0x7c00) == 0x7c00) return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /** The f16 scale of row r's block b. */
+    private short scaleBits(int r, int b) {
+        int t = r / TILE;
+        return data.get(Floats.I16_LE, scaleOffset(t, b, r - t * TILE));
+    }
+
+    /** Byte j (elements j and j + 16) of row r's block b. */
+    private int codeByte(int r, int b, int j) {
+        int t = r / TILE;
+        return data.get(ValueLayout.JAVA_BYTE, codeOffset(t, b, j, r - t * TILE)) & 0xFF;
+    }
+
+    /** The weights in ggml's row-major block layout (as a GGUF file stores them). */
+    public MemorySegment ggmlBytes() {
+        MemorySegment out = Arena.ofAuto().allocate(rowBytes * rows, 64);
+        for (int r = 0; r < rows; r++) {
+            for (int b = 0; b < nb; b++) {
+                long o = r * rowBytes + (long) b * BLOCK_BYTES;
+                out.set(Floats.I16_LE, o, scaleBits(r, b));
+                for (int j = 0; j < BLOCK / 2; j++) out.set(ValueLayout.JAVA_BYTE, o + 2 + j, (byte) codeByte(r, b, j));
+            }
+        }
+        return out;
     }
 
     @Override
@@ -86,103 +204,144 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
         return BLOCK;
     }
 
+    /** Both paths: one row's bytes are 16 (or tileRows) apart, a gather the scalar loop does as well as any. */
     @Override
     protected void dequantize(int r, int c0, int n, float[] out, int off, boolean vector) {
-        long o = r * rowBytes + (long) c0 / BLOCK * BLOCK_BYTES;
-        for (int b = 0; b < n; b += BLOCK, o += BLOCK_BYTES) {
-            float d = Float.float16ToFloat(data.get(Floats.I16_LE, o));
-            int ob = off + b;
-            if (vector) {   // zero-extended nibbles in int lanes (bit-identical to the scalar (q - 8)·d)
-                FloatVector dv = FloatVector.broadcast(F, d);
-                IntVector p0 = (IntVector) ByteVector.fromMemorySegment(B8, data, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
-                IntVector p1 = (IntVector) ByteVector.fromMemorySegment(B8, data, o + 10, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
-                ((FloatVector) p0.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(dv).intoArray(out, ob);
-                ((FloatVector) p1.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(dv).intoArray(out, ob + 8);
-                ((FloatVector) p0.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(dv).intoArray(out, ob + 16);
-                ((FloatVector) p1.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(dv).intoArray(out, ob + 24);
-            } else {
-                for (int j = 0; j < BLOCK / 2; j++) {
-                    int p = data.get(ValueLayout.JAVA_BYTE, o + 2 + j) & 0xFF;
-                    out[ob + j] = ((p & 0x0F) - 8) * d;
-                    out[ob + j + 16] = ((p >>> 4) - 8) * d;
-                }
+        for (int b = c0 / BLOCK, k = 0; k < n; b++, k += BLOCK) {
+            float d = Float.float16ToFloat(scaleBits(r, b));
+            int t = r / TILE, rows16 = tileRows(t);
+            long o = codeOffset(t, b, 0, r - t * TILE);
+            for (int j = 0; j < BLOCK / 2; j++) {
+                int p = data.get(ValueLayout.JAVA_BYTE, o + (long) j * rows16) & 0xFF;
+                out[off + k + j] = ((p & 0x0F) - 8) * d;
+                out[off + k + j + 16] = ((p >>> 4) - 8) * d;
             }
         }
     }
 
     /**
-     * y[r] and y[r2] together: the two rows share each block's activation vectors (and their bounds
-     * checks and the loop's bookkeeping), one accumulator each. (Four rows exceed C2's inlining node
-     * budget and fall back to boxed vectors.)
+     * A full tile as the GEMM's [k][16] panel: each unit's 16 bytes are one column pair of the 16 rows,
+     * already in panel order. The same float operations as {@link #dequantize}: (q - 8) · d.
      */
     @Override
-    void dotPair(int r, int r2, ActivationQ8 a, float[] y) {
-        long o0 = r * rowBytes, o1 = r2 * rowBytes;
-        int nb = cols / BLOCK;
-        short[] q = a.q, off8 = a.q4Offset;
-        float[] sa = a.scale;
-        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+    protected boolean decodeStrip(int r0, float[] out, int off) {
+        if (r0 % TILE != 0 || r0 + TILE > rows) return false;
+        int t = r0 / TILE;
+        long base = tileBase(t), codes = base + 2L * nb * TILE;
+        float[] d = new float[TILE];
         for (int b = 0; b < nb; b++) {
-            long ob = (long) b * BLOCK_BYTES;   // offsets linear in b: C2 can hoist the segment bounds checks
-            ShortVector qlo = ShortVector.fromArray(S16, q, b * BLOCK);
-            ShortVector qhi = ShortVector.fromArray(S16, q, b * BLOCK + 16);
-            ShortVector off = ShortVector.fromArray(S16, off8, b * 16);
-            float d = sa[b];
-            acc0 = blockTimes(o0 + ob, qlo, qhi, off, d, acc0);
-            acc1 = blockTimes(o1 + ob, qlo, qhi, off, d, acc1);
+            for (int k = 0; k < TILE; k++) d[k] = Float.float16ToFloat(data.get(Floats.I16_LE, base + 32L * b + 2L * k));
+            FloatVector d0 = FloatVector.fromArray(F, d, 0), d1 = FloatVector.fromArray(F, d, 8);
+            for (int j = 0; j < BLOCK / 2; j++) {
+                long o = codes + 256L * b + 16L * j;
+                IntVector p0 = (IntVector) ByteVector.fromMemorySegment(B8, data, o, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
+                IntVector p1 = (IntVector) ByteVector.fromMemorySegment(B8, data, o + 8, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
+                int lo = off + 16 * (BLOCK * b + j), hi = lo + 16 * 16;   // columns 32b + j and 32b + j + 16
+                ((FloatVector) p0.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(d0).intoArray(out, lo);
+                ((FloatVector) p1.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(d1).intoArray(out, lo + 8);
+                ((FloatVector) p0.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d0).intoArray(out, hi);
+                ((FloatVector) p1.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d1).intoArray(out, hi + 8);
+            }
         }
-        y[r] = Dot.hsum(acc0);
-        y[r2] = Dot.hsum(acc1);
-    }
-
-    /** acc + (block at o · activations) · d_w · da, the block's int sums converted once. */
-    private FloatVector blockTimes(long o, ShortVector qlo, ShortVector qhi, ShortVector off, float da, FloatVector acc) {
-        float s = Float.float16ToFloat(data.get(Floats.I16_LE, o)) * da;
-        return ((FloatVector) blockInts(o, qlo, qhi, off).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, s), acc);
+        return true;
     }
 
     /**
-     * Row r · the int8 activations: sum over blocks of (sum_j (q_j - 8) · qa_j) · d_w · d_a. The scalar
-     * reference takes each block's exact int sum; the vector path keeps the int sums in lanes.
+     * Row r · the int8 activations: sum over blocks of (sum_j (q_j - 8) · qa_j) · (d_w · d_a), each block's
+     * exact int sum converted once and added in block order (ggml_vec_dot_q4_0_q8_0). The scalar
+     * reference; the tile kernel performs the same float operations per row, so it matches bit for bit.
      */
     @Override
     float dot(int r, ActivationQ8 a, boolean vector) {
-        long o = r * rowBytes;
-        int nb = cols / BLOCK;
-        short[] q = a.q, off8 = a.q4Offset;
+        short[] q = a.q;
         float[] sa = a.scale;
-        if (!vector) {
-            float s = 0f;
-            for (int b = 0; b < nb; b++, o += BLOCK_BYTES) {
-                int sumi = 0;
-                for (int j = 0; j < BLOCK / 2; j++) {
-                    int p = data.get(ValueLayout.JAVA_BYTE, o + 2 + j) & 0xFF;
-                    sumi += ((p & 0x0F) - 8) * q[b * BLOCK + j] + ((p >>> 4) - 8) * q[b * BLOCK + j + 16];
-                }
-                s += sumi * (Float.float16ToFloat(data.get(Floats.I16_LE, o)) * sa[b]);
+        float s = 0f;
+        for (int b = 0; b < nb; b++) {
+            int sumi = 0;
+            for (int j = 0; j < BLOCK / 2; j++) {
+                int p = codeByte(r, b, j);
+                sumi += ((p & 0x0F) - 8) * q[b * BLOCK + j] + ((p >>> 4) - 8) * q[b * BLOCK + j + 16];
             }
-            return s;
+            s += sumi * (Float.float16ToFloat(scaleBits(r, b)) * sa[b]);
         }
-        // One accumulator in block order, the same operations as dotPair (results do not depend on pairing).
-        FloatVector acc = FloatVector.zero(F);
-        for (int b = 0; b < nb; b++, o += BLOCK_BYTES) {
-            acc = blockTimes(o, ShortVector.fromArray(S16, q, b * BLOCK), ShortVector.fromArray(S16, q, b * BLOCK + 16),
-                    ShortVector.fromArray(S16, off8, b * 16), sa[b], acc);
-        }
-        return Dot.hsum(acc);
+        return s;
     }
 
     /**
-     * Block b (bytes at o) times the int8 activations, summed into 8 int lanes. Short lane j holds
-     * lo_j · qa_j + hi_j · qa_(j+16) - 8 · (qa_j + qa_(j+16)) = (lo_j - 8) · qa_j + (hi_j - 8) · qa_(j+16),
-     * |.| <= 2 · 8 · 127 = 2032 (short arithmetic wraps, the final value is exact). Lane pairs are summed
-     * into ints as (v + (v << 16)) >> 16 (arithmetic): exact while the pair sum fits 16 bits (<= 4064).
+     * Full tiles run the tile kernel. A tile cut by r0 or r1 is computed whole and only its rows in range
+     * stored, so two threads sharing it get bit-identical rows; the partial last tile and the scalar path
+     * take the row dots. (Two tiles per pass, sharing the activation loads, measured slower: C2 unrolls
+     * the pair loop four times and spills the eight accumulators.)
      */
-    private IntVector blockInts(long o, ShortVector qlo, ShortVector qhi, ShortVector off) {
-        ShortVector p = (ShortVector) ByteVector.fromMemorySegment(B16, data, o + 2, ByteOrder.LITTLE_ENDIAN)
-                .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-        ShortVector lo = p.and((short) 0x0F), hi = p.lanewise(VectorOperators.LSHR, 4);
-        IntVector v = lo.mul(qlo).add(hi.mul(qhi)).sub(off).reinterpretAsInts();
-        return v.add(v.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+    @Override
+    void decodeRows(ActivationQ8 a, float[] y, int r0, int r1, boolean vector) {
+        if (!vector || !finiteScales) {
+            for (int r = r0; r < r1; r++) y[r] = dot(r, a, false);
+            return;
+        }
+        int fullTiles = rows / TILE;
+        float[] tmp = null;
+        for (int t = r0 / TILE; t * TILE < r1; t++) {
+            int lo = Math.max(r0, t * TILE), hi = Math.min(r1, (t + 1) * TILE);
+            if (t >= fullTiles) {
+                for (int r = lo; r < hi; r++) y[r] = dot(r, a, false);
+            } else if (hi - lo == TILE) {
+                tileDot(t, a, y, t * TILE);
+            } else {
+                if (tmp == null) tmp = new float[TILE];
+                tileDot(t, a, tmp, 0);
+                System.arraycopy(tmp, lo - t * TILE, y, lo, hi - lo);
+            }
+        }
+    }
+
+    /**
+     * Rows 16t .. 16t + 15 of a full tile · a, into out[off, off + 16). Short lane k sums row k's
+     * (q - 8) · qa over a block: the lanes start at -8 · sum(qa) and add q · qa over the block's 16
+     * column pairs (low and high nibbles in two chains). The running sums may wrap around 16 bits, but
+     * only additions and multiplications mod 2^16 are involved, so the final lane is the exact sum, which
+     * fits: |sum| <= 32 · 8 · 127 = 32512. Each row then adds sum · (d_w · d_a) per block, in block order:
+     * the scalar reference's float operations. Everything is written in this one method: helper methods
+     * got compiled on their own, grew past C2's inlining size and then boxed their vector arguments.
+     */
+    private void tileDot(int t, ActivationQ8 a, float[] out, int off) {
+        short[] lanes = a.pairLanes(), offset8 = a.q4Offset;
+        float[] sa = a.scale;
+        FloatVector yEven = FloatVector.zero(F), yOdd = yEven;   // lane k: rows 2k and 2k + 1
+        long base = tileBase(t), codes = base + 2L * nb * TILE;
+        for (int b = 0; b < nb; b++) {
+            ShortVector s0 = ShortVector.broadcast(S16, offset8[b]), s1 = ShortVector.zero(S16);
+            long o = codes + 256L * b;   // 16 units of 16 bytes: column pairs (j, j + 16), j = 0..15
+            int x = 512 * b;             // per pair, the two activations broadcast to 16 shorts each
+            for (int j = 0; j < BLOCK / 2; j++) {
+                ShortVector p = (ShortVector) ByteVector.fromMemorySegment(B16, data, o + 16L * j, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+                s0 = s0.add(p.and((short) 0x0F).mul(ShortVector.fromArray(S16, lanes, x + 32 * j)));
+                s1 = s1.add(p.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, lanes, x + 32 * j + 16)));
+            }
+            // Fold: the 16 short sums read as 8 ints, each holding rows 2k (low half) and 2k + 1 (high half),
+            // split by sign-extending shifts; the 16 f16 scales read the same way and turned into floats
+            // exactly as Float.float16ToFloat for finite values (checked at construction): exponent and
+            // mantissa moved into a float (exponent 112 too small, f16 subnormals becoming float subnormals),
+            // times 2^112, which is exact, then the sign.
+            IntVector sum = s0.add(s1).reinterpretAsInts();
+            FloatVector sumEven = (FloatVector) sum.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
+            FloatVector sumOdd = (FloatVector) sum.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
+            IntVector h = IntVector.fromMemorySegment(I8, data, base + 32L * b, ByteOrder.LITTLE_ENDIAN);
+            FloatVector dEven = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
+                    .reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+            FloatVector dOdd = h.lanewise(VectorOperators.LSHR, 3).and(0x7fff << 13).reinterpretAsFloats().mul(0x1p112f)
+                    .reinterpretAsInts().or(h.and(0x80000000)).reinterpretAsFloats();
+            float da = sa[b];
+            yEven = yEven.add(sumEven.mul(dEven.mul(da)));
+            yOdd = yOdd.add(sumOdd.mul(dOdd.mul(da)));
+        }
+        float[] even = new float[8], odd = new float[8];
+        yEven.intoArray(even, 0);
+        yOdd.intoArray(odd, 0);
+        for (int k = 0; k < 8; k++) {
+            out[off + 2 * k] = even[k];
+            out[off + 2 * k + 1] = odd[k];
+        }
     }
 }

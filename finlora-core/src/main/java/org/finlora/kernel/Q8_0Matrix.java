@@ -90,12 +90,22 @@ public final class Q8_0Matrix extends Int8ActivationDecode {
         }
     }
 
+    @Override
+    void decodeRows(ActivationQ8 a, float[] y, int r0, int r1, boolean vector) {
+        int r = r0;
+        if (vector) {   // pair row i of the first half with row i of the second: two long sequential streams
+            int half = (r1 - r0) / 2;
+            for (; r < r0 + half; r++) dotPair(r, r + half, a, y);
+            r += half;
+        }
+        for (; r < r1; r++) y[r] = dot(r, a, vector);
+    }
+
     /**
      * y[r] and y[r2] together: the two rows share each block's activation vectors (and their bounds
      * checks and the loop's bookkeeping), one accumulator each.
      */
-    @Override
-    void dotPair(int r, int r2, ActivationQ8 a, float[] y) {
+    private void dotPair(int r, int r2, ActivationQ8 a, float[] y) {
         long o0 = r * rowBytes, o1 = r2 * rowBytes;
         int nb = cols / BLOCK;
         short[] q = a.q;

@@ -25,6 +25,14 @@ public abstract class RowMatrix extends WeightMatrix {
     /** sum_c W[r, c] * x[xOff + c]. */
     protected abstract float dot(int r, float[] x, int xOff, boolean vector);
 
+    /**
+     * The prefill GEMM's panel of rows r0 .. r0 + 15 (every column; W[r0 + j, k] at out[off + 16k + j]), for
+     * formats whose layout holds such strips together (Vector API path). False: the GEMM decodes row by row.
+     */
+    protected boolean decodeStrip(int r0, float[] out, int off) {
+        return false;
+    }
+
     /** Column granularity of {@link #dequantize} ranges (the block size of block formats). */
     protected int blockAlign() {
         return 1;

@@ -71,7 +71,16 @@ class ActivationQ8Test {
         assertEquals(-127, a.q(0));
         assertEquals(-64, a.q(8));
         assertEquals(64, a.q(24));
-        for (int j = 0; j < 16; j++) assertEquals(8 * (q[j] + q[j + 16]), a.q4Offset[j], "q4 offset " + j);
+        int sum = 0;
+        for (int j = 0; j < 32; j++) sum += q[j];
+        assertEquals(-8 * sum, a.q4Offset[0], "q4 offset");
+        short[] lanes = a.pairLanes();
+        for (int j = 0; j < 16; j++) {
+            for (int l = 0; l < 16; l++) {
+                assertEquals(q[j], lanes[32 * j + l], "lane " + l + " of column " + j);
+                assertEquals(q[j + 16], lanes[32 * j + 16 + l], "lane " + l + " of column " + (j + 16));
+            }
+        }
     }
 
     @Test
@@ -115,7 +124,7 @@ class ActivationQ8Test {
         v.quantize(x, 0, cols, true);
         for (int c = 0; c < cols; c++) assertEquals(s.q(c), v.q(c), "q at " + c);
         for (int b = 0; b < cols / 32; b++) assertEquals(Float.floatToRawIntBits(s.scale(b)), Float.floatToRawIntBits(v.scale(b)), "scale " + b);
-        for (int i = 0; i < cols / 2; i++) assertEquals(s.q4Offset[i], v.q4Offset[i], "q4 offset " + i);
+        for (int b = 0; b < cols / 32; b++) assertEquals(s.q4Offset[b], v.q4Offset[b], "q4 offset " + b);
     }
 
     @Test

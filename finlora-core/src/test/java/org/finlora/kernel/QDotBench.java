@@ -21,8 +21,8 @@ import static org.finlora.kernel.Vectors.I8;
 
 /**
  * Scratch timing (not a test, not JMH): interleaved A/B in one process of the Q8_0/Q4_0 decode (T = 1)
- * with f32 activations (the kernels before int8 activations, kept here verbatim as the baseline) against
- * the int8-activation kernels of Q8_0Matrix/Q4_0Matrix. Run from the test classpath:
+ * with f32 activations on ggml's row layout (the kernels before int8 activations, kept here as the
+ * baseline) against the int8-activation kernels of Q8_0Matrix/Q4_0Matrix (q4_0 in its row tiles). Run from the test classpath:
  * java --add-modules jdk.incubator.vector -cp finlora-core/target/classes:finlora-core/target/test-classes org.finlora.kernel.QDotBench [rows cols threads rounds]
  */
 public final class QDotBench {
@@ -57,7 +57,7 @@ public final class QDotBench {
         return s01.add(s23);
     }
 
-    static void oldQ4(Q4_0Matrix m, float[] x, float[] y, int r0, int r1) {
+    static void oldQ4(Q4_0Matrix m, MemorySegment ggml, float[] x, float[] y, int r0, int r1) {
         int nb = m.cols / 32;
         float[] xs = new float[nb];
         for (int b = 0; b < nb; b++) {
@@ -65,7 +65,7 @@ public final class QDotBench {
                     .add(FloatVector.fromArray(F, x, b * 32 + 16)).add(FloatVector.fromArray(F, x, b * 32 + 24));
             xs[b] = Dot.hsum(v);
         }
-        for (int r = r0; r < r1; r++) y[r] = oldQ4Dot(m.data(), (long) m.cols / 32 * 18, nb, r, x, xs);
+        for (int r = r0; r < r1; r++) y[r] = oldQ4Dot(ggml, (long) m.cols / 32 * 18, nb, r, x, xs);
     }
 
     static float oldQ4Dot(MemorySegment data, long rowBytes, int nb, int r, float[] x, float[] xs) {
@@ -126,10 +126,11 @@ public final class QDotBench {
         int minChunk = Parallel.minChunk(64, cols);
         Body q8Old = () -> Parallel.forRange(rows, minChunk, (r0, r1) -> oldQ8(q8, x, y, r0, r1));
         Body q8New = () -> q8.matmul(x, y, 1, true);
-        Body q4Old = () -> Parallel.forRange(rows, minChunk, (r0, r1) -> oldQ4(q4, x, y, r0, r1));
+        MemorySegment q4ggml = q4.ggmlBytes();
+        Body q4Old = () -> Parallel.forRange(rows, minChunk, (r0, r1) -> oldQ4(q4, q4ggml, x, y, r0, r1));
         Body q4New = () -> q4.matmul(x, y, 1, true);
         Body[] bodies = {q8Old, q8New, q4Old, q4New};
-        String[] names = {"q8_0 f32-act", "q8_0 int8-act", "q4_0 f32-act", "q4_0 int8-act"};
+        String[] names = {"q8_0 f32-act", "q8_0 int8-act", "q4_0 f32-act", "q4_0 int8 tiles"};
         for (Body b : bodies) window(b, 1.0);   // warm-up (C2)
         double[] best = {Double.MAX_VALUE, Double.MAX_VALUE, Double.MAX_VALUE, Double.MAX_VALUE};
         for (int k = 0; k < rounds; k++) {

@@ -186,4 +186,96 @@ class QuantDecodeTest {
             for (int r = 0; r < 5; r++) assertEquals(y[r], w.dot(r, x2, 96, true), 0f, f + " row " + r);
         }
     }
+
+    /** Random ggml q4_0 bytes for [rows, cols] whose f16 scales include zeros, signs and subnormals. */
+    static MemorySegment randomQ4(int rows, int cols, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        short[] special = {0x0000, (short) 0x8000, 0x0001, 0x03ff, (short) 0x8200, 0x7bff, (short) 0xfbff};
+        MemorySegment s = Arena.ofAuto().allocate((long) rows * cols / 32 * 18);
+        for (long o = 0; o < s.byteSize(); o += 18) {
+            short d = rnd.nextInt(5) == 0 ? special[rnd.nextInt(special.length)]
+                    : Float.floatToFloat16((float) (rnd.nextGaussian() * Math.exp(rnd.nextGaussian() * 3)));
+            s.set(Floats.I16_LE, o, d);
+            for (int j = 0; j < 16; j++) s.set(ValueLayout.JAVA_BYTE, o + 2 + j, (byte) rnd.nextInt(256));
+        }
+        return s;
+    }
+
+    @Test
+    void q4RowTilesMatchTheScalarReferenceBitForBit() {
+        Assumptions.assumeTrue(Vectors.ENABLED, "Vector API disabled");
+        for (int rows : new int[]{16, 37, 48}) {
+            int cols = 160;
+            Q4_0Matrix m = new Q4_0Matrix(rows, cols, randomQ4(rows, cols, rows));
+            float[] x = activations(cols, 11 + rows);
+            float[] yS = new float[rows], yV = new float[rows];
+            m.matmul(x, yS, 1, false);
+            m.matmul(x, yV, 1, true);
+            for (int r = 0; r < rows; r++) assertEquals(Float.floatToRawIntBits(yS[r]), Float.floatToRawIntBits(yV[r]), "rows " + rows + ", row " + r);
+            // ranges that cut tiles: each thread computes a cut tile whole and stores its own rows
+            int[][] ranges = {{3, 29}, {16, 32}, {0, 1}, {15, 17}, {rows - 5, rows}};
+            for (int[] range : ranges) {
+                if (range[1] > rows) continue;
+                float[] y = new float[rows];
+                m.matmulRows(x, y, 1, range[0], range[1], true);
+                for (int r = 0; r < rows; r++) {
+                    float want = r >= range[0] && r < range[1] ? yS[r] : 0f;
+                    assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(y[r]), "range " + range[0] + ".." + range[1] + ", row " + r);
+                }
+            }
+        }
+    }
+
+    @Test
+    void q4RowTilesHoldGgmlsBytes() {
+        for (int rows : new int[]{1, 16, 37}) {
+            MemorySegment ggml = randomQ4(rows, 96, 7 * rows);
+            Q4_0Matrix m = new Q4_0Matrix(rows, 96, ggml);
+            assertEquals(ggml.byteSize(), m.byteSize());
+            assertEquals(-1L, ggml.mismatch(m.ggmlBytes()), "rows " + rows);
+            float[] row = new float[96];
+            for (int r = 0; r < rows; r++) {
+                m.dequantizeRow(r, row, 0);
+                for (int c = 0; c < 96; c++) {
+                    long o = (long) r * 3 * 18 + c / 32 * 18;
+                    int p = ggml.get(ValueLayout.JAVA_BYTE, o + 2 + c % 16) & 0xFF;
+                    int q = c % 32 < 16 ? p & 15 : p >>> 4;
+                    assertEquals((q - 8) * Float.float16ToFloat(ggml.get(Floats.I16_LE, o)), row[c], 0f, "row " + r + " col " + c);
+                }
+            }
+        }
+    }
+
+    @Test
+    void q4StripPanelsEqualTheRowDequantization() {
+        Assumptions.assumeTrue(Vectors.ENABLED, "Vector API disabled");
+        int rows = 37, cols = 96;
+        Q4_0Matrix m = new Q4_0Matrix(rows, cols, randomQ4(rows, cols, 12));
+        float[] panel = new float[16 * cols + 3], row = new float[cols];
+        for (int r0 = 0; r0 < rows; r0 += 16) {
+            boolean full = r0 + 16 <= rows;
+            assertEquals(full, m.decodeStrip(r0, panel, 3), "strip at " + r0);
+            if (!full) continue;
+            for (int j = 0; j < 16; j++) {
+                m.dequantizeRow(r0 + j, row, 0);
+                for (int k = 0; k < cols; k++) {
+                    assertEquals(Float.floatToRawIntBits(row[k]), Float.floatToRawIntBits(panel[3 + 16 * k + j]), "row " + (r0 + j) + " col " + k);
+                }
+            }
+        }
+        assertEquals(false, m.decodeStrip(8, panel, 0), "a strip not on a tile");
+    }
+
+    @Test
+    void q4NonFiniteScalesTakeTheScalarPath() {
+        MemorySegment ggml = randomQ4(16, 64, 5);
+        ggml.set(Floats.I16_LE, 18L * 3, (short) 0x7c00);   // +inf scale in row 1, block 1
+        Q4_0Matrix m = new Q4_0Matrix(16, 64, ggml);
+        float[] x = activations(64, 6);
+        float[] yS = new float[16], yV = new float[16];
+        m.matmul(x, yS, 1, false);
+        m.matmul(x, yV, 1, true);
+        for (int r = 0; r < 16; r++) assertEquals(Float.floatToRawIntBits(yS[r]), Float.floatToRawIntBits(yV[r]), "row " + r);
+        assertTrue(Float.isInfinite(yS[1]) || Float.isNaN(yS[1]), "row 1 carries the infinite scale");
+    }
 }
