@@ -12,7 +12,9 @@ public final class Matmuls {
 
     /** ys[i][T, ws[i].rows] = x[T, cols] · ws[i]ᵀ for every i (all ws share cols). */
     public static void sameInput(WeightMatrix[] ws, float[] x, float[][] ys, int T) {
-        if (T >= Gemm.PREFILL_TOKENS) {   // prefill: each weight's own forward (the GEMM), one matrix at a time
+        boolean gemm = T >= Gemm.PREFILL_TOKENS;
+        for (WeightMatrix w : ws) gemm |= T >= 2 && Vectors.ENABLED && w instanceof RowMatrix m && T >= m.gemmTokens();
+        if (gemm) {   // prefill: each weight's own forward (the GEMM), one matrix at a time
             for (int i = 0; i < ws.length; i++) ws[i].matmul(x, ys[i], T);
             return;
         }

@@ -220,6 +220,15 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
     }
 
     /**
+     * From two tokens on: the GEMM decodes whole tiles as its panels ({@link #decodeStrip}), while the row
+     * path would gather each row's bytes one by one out of the tiles.
+     */
+    @Override
+    public int gemmTokens() {
+        return 2;
+    }
+
+    /**
      * A full tile as the GEMM's [k][16] panel: each unit's 16 bytes are one column pair of the 16 rows,
      * already in panel order. The same float operations as {@link #dequantize}: (q - 8) · d.
      */

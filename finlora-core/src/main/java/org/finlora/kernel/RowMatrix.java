@@ -33,6 +33,15 @@ public abstract class RowMatrix extends WeightMatrix {
         return false;
     }
 
+    /**
+     * From how many tokens (T >= 2) the Vector API forward runs the packed-panel GEMM rather than
+     * {@link #matmulRows}: Gemm.PREFILL_TOKENS, where the row path stops being faster for formats that
+     * dequantize rows cheaply; a format whose rows are costly to take apart can ask for it sooner.
+     */
+    public int gemmTokens() {
+        return Gemm.PREFILL_TOKENS;
+    }
+
     /** Column granularity of {@link #dequantize} ranges (the block size of block formats). */
     protected int blockAlign() {
         return 1;
@@ -56,7 +65,7 @@ public abstract class RowMatrix extends WeightMatrix {
     /** {@link #matmul(float[], float[], int)} with the kernel path chosen explicitly (tests compare both). */
     public void matmul(float[] x, float[] y, int T, boolean vector) {
         checkSizes(x, y, T, "x", "y");
-        if (vector && Gemm.ENABLED && T >= Gemm.PREFILL_TOKENS) {   // prefill: the packed-panel GEMM
+        if (vector && Gemm.ENABLED && T >= gemmTokens()) {   // prefill: the packed-panel GEMM
             Gemm.panelMatmul(this, x, y, T);
             return;
         }
