@@ -148,19 +148,21 @@ public final class Gemm {
     /** y[t, rows of strips s0..s1) = x[t]·Wᵀ over those rows; ap is x packed by packTokens. */
     private static void forwardStrips(Decoder dec, int R, int K, float[] ap, float[] y, int T, int s0, int s1) {
         Scratch sc = SCRATCH.get();
-        float[] row = sc.row(K), bp = sc.panel((s1 - s0) * K * NR);
-        // panel s holds W[rows of strip s0+s, all k] as [k][16]
+        // panel s holds W[rows of strip s0+s, all k] as [k][16]. The strip's rows are decoded into rows16
+        // first, then copied over k with each panel line written whole: writing each decoded row straight
+        // into the panel stored one float per cache line, sixteen times over. Rows sit ld = K + 16 floats
+        // apart, not K: at K = 2^n the sixteen rows would map to the same L1 sets and evict one another.
+        int ld = K + NR;
+        float[] rows16 = sc.row(NR * ld), bp = sc.panel((s1 - s0) * K * NR);
         for (int s = 0; s < s1 - s0; s++) {
             int pOff = s * K * NR;
             if (dec.strip((s0 + s) * NR, bp, pOff)) continue;   // the format writes the [k][16] panel itself
-            for (int j = 0; j < NR; j++) {
-                int r = (s0 + s) * NR + j;
-                if (r < R) {
-                    dec.decode(r, 0, K, row);
-                    for (int k = 0; k < K; k++) bp[pOff + k * NR + j] = row[k];
-                } else {
-                    for (int k = 0; k < K; k++) bp[pOff + k * NR + j] = 0f;
-                }
+            int r0 = (s0 + s) * NR, n = Math.min(NR, R - r0);
+            for (int j = 0; j < n; j++) dec.decode(r0 + j, 0, K, rows16, j * ld);
+            for (int k = 0; k < K; k++) {
+                int o = pOff + k * NR;
+                for (int j = 0; j < n; j++) bp[o + j] = rows16[j * ld + k];
+                for (int j = n; j < NR; j++) bp[o + j] = 0f;
             }
         }
         panels(ap, K, T, bp, s1 - s0, y, s0 * NR, R, R - s0 * NR, false, sc.tile);
@@ -282,7 +284,12 @@ public final class Gemm {
         abstract boolean spans();
 
         /** dst[0, len) = W[r, c0, c0 + len); without spans() only c0 = 0, len = cols. */
-        abstract void decode(int r, int c0, int len, float[] dst);
+        void decode(int r, int c0, int len, float[] dst) {
+            decode(r, c0, len, dst, 0);
+        }
+
+        /** dst[off, off + len) = W[r, c0, c0 + len). */
+        abstract void decode(int r, int c0, int len, float[] dst, int off);
 
         /** Rows r0 .. r0 + 15, all columns, written as [k][16] at bp[off ..] if the format can; else false. */
         boolean strip(int r0, float[] bp, int off) {
@@ -296,8 +303,8 @@ public final class Gemm {
                         return true;
                     }
 
-                    void decode(int r, int c0, int len, float[] dst) {
-                        m.dequantizeTile(r, c0, len, dst, 0);   // the format's vector decode where it has one
+                    void decode(int r, int c0, int len, float[] dst, int off) {
+                        m.dequantizeTile(r, c0, len, dst, off);   // the format's vector decode where it has one
                     }
                 };
             }
@@ -307,8 +314,8 @@ public final class Gemm {
                         return true;
                     }
 
-                    void decode(int r, int c0, int len, float[] dst) {
-                        m.dequantize(r, c0, len, dst, 0, Vectors.ENABLED);   // unit spans start on format blocks
+                    void decode(int r, int c0, int len, float[] dst, int off) {
+                        m.dequantize(r, c0, len, dst, off, Vectors.ENABLED);   // unit spans start on format blocks
                     }
 
                     @Override
@@ -322,8 +329,8 @@ public final class Gemm {
                     return false;
                 }
 
-                void decode(int r, int c0, int len, float[] dst) {
-                    w.dequantizeRow(r, dst, 0);
+                void decode(int r, int c0, int len, float[] dst, int off) {
+                    w.dequantizeRow(r, dst, off);
                 }
             };
         }
