@@ -26,14 +26,14 @@ import static org.finlora.kernel.Vectors.S8;
  * low nibble and element j + 16 in its high nibble; w = (q - 8)·d. cols must be a multiple of 32.
  *
  * <p>The blocks are held in row tiles, not in ggml's row order (the bytes are the same, 18 per block):
- * tile t covers rows 16t .. 16t + 15 (the last tile the rows that remain) and stores first the f16
- * scales of its blocks, block by block (16 per block, one per row), then the codes: for each block b
- * and byte j, a unit of 16 bytes holding byte j of each row's block b. One 16-byte load so gives a
- * column pair (j, j + 16) of 16 rows, and the decode multiplies it by the activations of those
- * columns broadcast across the 16 short lanes: every lane is one row, a block's int sums accumulate
- * lane-wise, and no row needs a horizontal sum (llama.cpp repacks its Q4_0 into interleaved rows on
- * load for the same reason). The units follow each other in the order the kernel reads them, so its
- * loop addresses are linear in one counter. The constructor repacks ggml's layout.
+ * tile t covers rows 16t .. 16t + 15 (the last tile the rows that remain) and stores, block after
+ * block, the tile's 16 f16 scales of block b (one per row), then 16 units of 16 bytes, unit j holding
+ * byte j of each row's block b. One 16-byte load so gives a column pair (j, j + 16) of 16 rows, and the
+ * decode multiplies it by the activations of those columns broadcast across the 16 short lanes: every
+ * lane is one row, a block's int sums accumulate lane-wise, and no row needs a horizontal sum
+ * (llama.cpp repacks its Q4_0 into interleaved rows on load for the same reason). A tile is one
+ * sequential stream in the order the kernel reads it (scales kept in a separate region per tile, as
+ * a second stream, decoded 8-14 % slower). The constructor repacks ggml's layout.
  */
 public final class Q4_0Matrix extends Int8ActivationDecode {
     public static final int BLOCK = 32;
@@ -130,13 +130,13 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
 
     /** Byte offset of the f16 scale of row k (in tile t) for block b. */
     private long scaleOffset(int t, int b, int k) {
-        return tileBase(t) + 2L * ((long) b * tileRows(t) + k);
+        return tileBase(t) + (long) b * BLOCK_BYTES * tileRows(t) + 2L * k;
     }
 
     /** Byte offset of byte j of row k's (in tile t) block b. */
     private long codeOffset(int t, int b, int j, int k) {
         int n = tileRows(t);
-        return tileBase(t) + 2L * nb * n + ((long) b * (BLOCK / 2) + j) * n + k;
+        return tileBase(t) + (long) b * BLOCK_BYTES * n + 2L * n + (long) j * n + k;
     }
 
     /** Copies tile t's rows from ggml's layout (row 16t at src offset 0) into the tiled layout. */
@@ -236,13 +236,13 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
     protected boolean decodeStrip(int r0, float[] out, int off) {
         if (r0 % TILE != 0 || r0 + TILE > rows) return false;
         int t = r0 / TILE;
-        long base = tileBase(t), codes = base + 2L * nb * TILE;
+        long base = tileBase(t), codes = base + 2L * TILE;   // block b: 32 bytes of scales at base + 288b, then its codes
         float[] d = new float[TILE];
         for (int b = 0; b < nb; b++) {
-            for (int k = 0; k < TILE; k++) d[k] = Float.float16ToFloat(data.get(Floats.I16_LE, base + 32L * b + 2L * k));
+            for (int k = 0; k < TILE; k++) d[k] = Float.float16ToFloat(data.get(Floats.I16_LE, base + 288L * b + 2L * k));
             FloatVector d0 = FloatVector.fromArray(F, d, 0), d1 = FloatVector.fromArray(F, d, 8);
             for (int j = 0; j < BLOCK / 2; j++) {
-                long o = codes + 256L * b + 16L * j;
+                long o = codes + 288L * b + 16L * j;
                 IntVector p0 = (IntVector) ByteVector.fromMemorySegment(B8, data, o, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
                 IntVector p1 = (IntVector) ByteVector.fromMemorySegment(B8, data, o + 8, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
                 int lo = off + 16 * (BLOCK * b + j), hi = lo + 16 * 16;   // columns 32b + j and 32b + j + 16
@@ -317,10 +317,10 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
         short[] lanes = a.pairLanes(), offset8 = a.q4Offset;
         float[] sa = a.scale;
         FloatVector yEven = FloatVector.zero(F), yOdd = yEven;   // lane k: rows 2k and 2k + 1
-        long base = tileBase(t), codes = base + 2L * nb * TILE;
+        long base = tileBase(t), codes = base + 2L * TILE;   // block b: 32 bytes of scales at base + 288b, then its codes
         for (int b = 0; b < nb; b++) {
             ShortVector s0 = ShortVector.broadcast(S16, offset8[b]), s1 = ShortVector.zero(S16);
-            long o = codes + 256L * b;   // 16 units of 16 bytes: column pairs (j, j + 16), j = 0..15
+            long o = codes + 288L * b;   // 16 units of 16 bytes: column pairs (j, j + 16), j = 0..15
             int x = 512 * b;             // per pair, the two activations broadcast to 16 shorts each
             for (int j = 0; j < BLOCK / 2; j++) {
                 ShortVector p = (ShortVector) ByteVector.fromMemorySegment(B16, data, o + 16L * j, ByteOrder.LITTLE_ENDIAN)
@@ -336,7 +336,7 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
             IntVector sum = s0.add(s1).reinterpretAsInts();
             FloatVector sumEven = (FloatVector) sum.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
             FloatVector sumOdd = (FloatVector) sum.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
-            IntVector h = IntVector.fromMemorySegment(I8, data, base + 32L * b, ByteOrder.LITTLE_ENDIAN);
+            IntVector h = IntVector.fromMemorySegment(I8, data, base + 288L * b, ByteOrder.LITTLE_ENDIAN);
             FloatVector dEven = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
                     .reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
             FloatVector dOdd = h.lanewise(VectorOperators.LSHR, 3).and(0x7fff << 13).reinterpretAsFloats().mul(0x1p112f)
