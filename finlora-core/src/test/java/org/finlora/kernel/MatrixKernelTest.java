@@ -160,10 +160,11 @@ class MatrixKernelTest {
 
     @org.junit.jupiter.api.Test
     void fusedSameInputMatmulsEqualSeparateOnes() {
-        RowMatrix a = matrix("q8_0", 37, 96, 1), b = matrix("f32", 200, 96, 2), c = matrix("q4_0", 9, 96, 3);
-        for (int T : new int[]{1, 5, 65}) {
+        // q4_0 with 41 rows: two full 16-row tiles and a partial one; from 2 tokens q4_0 asks for the GEMM
+        RowMatrix a = matrix("q8_0", 37, 96, 1), b = matrix("f32", 200, 96, 2), c = matrix("q4_0", 41, 96, 3);
+        for (int T : new int[]{1, 2, 5, 65}) {
             float[] x = random(T * 96, 4);
-            float[][] fused = {new float[T * 37], new float[T * 200], new float[T * 9]};
+            float[][] fused = {new float[T * 37], new float[T * 200], new float[T * 41]};
             Matmuls.sameInput(new org.finlora.tensor.WeightMatrix[]{a, b, c}, x, fused, T);
             RowMatrix[] ms = {a, b, c};
             for (int i = 0; i < 3; i++) {
