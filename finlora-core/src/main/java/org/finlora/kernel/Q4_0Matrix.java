@@ -289,31 +289,32 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
             return;
         }
         int fullTiles = rows / TILE;
-        float[] tmp = null;
+        float[] sums = new float[TILE], cut = null;   // per call, not per tile: the tile kernel's lane sums
         for (int t = r0 / TILE; t * TILE < r1; t++) {
             int lo = Math.max(r0, t * TILE), hi = Math.min(r1, (t + 1) * TILE);
             if (t >= fullTiles) {
                 for (int r = lo; r < hi; r++) y[r] = dot(r, a, false);
             } else if (hi - lo == TILE) {
-                tileDot(t, a, y, t * TILE);
+                tileDot(t, a, sums, y, t * TILE);
             } else {
-                if (tmp == null) tmp = new float[TILE];
-                tileDot(t, a, tmp, 0);
-                System.arraycopy(tmp, lo - t * TILE, y, lo, hi - lo);
+                if (cut == null) cut = new float[TILE];
+                tileDot(t, a, sums, cut, 0);
+                System.arraycopy(cut, lo - t * TILE, y, lo, hi - lo);
             }
         }
     }
 
     /**
-     * Rows 16t .. 16t + 15 of a full tile · a, into out[off, off + 16). Short lane k sums row k's
-     * (q - 8) · qa over a block: the lanes start at -8 · sum(qa) and add q · qa over the block's 16
-     * column pairs (low and high nibbles in two chains). The running sums may wrap around 16 bits, but
-     * only additions and multiplications mod 2^16 are involved, so the final lane is the exact sum, which
-     * fits: |sum| <= 32 · 8 · 127 = 32512. Each row then adds sum · (d_w · d_a) per block, in block order:
-     * the scalar reference's float operations. Everything is written in this one method: helper methods
-     * got compiled on their own, grew past C2's inlining size and then boxed their vector arguments.
+     * Rows 16t .. 16t + 15 of a full tile · a, into out[off, off + 16); sums is 16 floats of the caller's
+     * scratch. Short lane k sums row k's (q - 8) · qa over a block: the lanes start at -8 · sum(qa) and
+     * add q · qa over the block's 16 column pairs (low and high nibbles in two chains). The running sums
+     * may wrap around 16 bits, but only additions and multiplications mod 2^16 are involved, so the final
+     * lane is the exact sum, which fits: |sum| <= 32 · 8 · 127 = 32512. Each row then adds
+     * sum · (d_w · d_a) per block, in block order: the scalar reference's float operations. Everything is
+     * written in this one method: helper methods got compiled on their own, grew past C2's inlining size
+     * and then boxed their vector arguments.
      */
-    private void tileDot(int t, ActivationQ8 a, float[] out, int off) {
+    private void tileDot(int t, ActivationQ8 a, float[] sums, float[] out, int off) {
         short[] lanes = a.pairLanes(), offset8 = a.q4Offset;
         float[] sa = a.scale;
         FloatVector yEven = FloatVector.zero(F), yOdd = yEven;   // lane k: rows 2k and 2k + 1
@@ -345,12 +346,11 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
             yEven = yEven.add(sumEven.mul(dEven.mul(da)));
             yOdd = yOdd.add(sumOdd.mul(dOdd.mul(da)));
         }
-        float[] even = new float[8], odd = new float[8];
-        yEven.intoArray(even, 0);
-        yOdd.intoArray(odd, 0);
+        yEven.intoArray(sums, 0);
+        yOdd.intoArray(sums, 8);
         for (int k = 0; k < 8; k++) {
-            out[off + 2 * k] = even[k];
-            out[off + 2 * k + 1] = odd[k];
+            out[off + 2 * k] = sums[k];
+            out[off + 2 * k + 1] = sums[8 + k];
         }
     }
 }
