@@ -14,6 +14,7 @@ import org.finlora.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
@@ -23,7 +24,8 @@ import java.util.Arrays;
  * <p>The int8 x int8 products are exact in both kernels: the scalar reference sums ints; the vector
  * kernel sums the integer-valued floats of one 512-column tile with FMA (|partial| &le; 512*127*127
  * &lt; 2^24, so every partial is an exact integer) and adds tiles as ints; decode (T = 1) multiplies in
- * 16 short lanes instead ({@link #rowDotInt16}). All give the same int32 sums, hence bit-identical outputs. The input gradient is dx += dy (CB * SCB / 127), as bnb's backward.
+ * 16 short lanes instead ({@link #rowDotInt16}). All give the same int32 sums, hence bit-identical
+ * outputs. The input gradient is dx += dy (CB * SCB / 127), as bnb's backward.
  */
 public final class Int8VectorwiseMatrix extends DequantMatrix {
     private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
@@ -101,7 +103,7 @@ public final class Int8VectorwiseMatrix extends DequantMatrix {
         int k = 0;
         if (VECTOR_DECODE) {
             for (; k + 8 <= len; k += 8) {
-                ByteVector bv = ByteVector.fromMemorySegment(B8, cb, base + k, java.nio.ByteOrder.LITTLE_ENDIAN);
+                ByteVector bv = ByteVector.fromMemorySegment(B8, cb, base + k, ByteOrder.LITTLE_ENDIAN);
                 ((FloatVector) bv.convertShape(VectorOperators.B2F, F8, 0)).intoArray(dst, off + k);
             }
         }
@@ -214,8 +216,8 @@ public final class Int8VectorwiseMatrix extends DequantMatrix {
         int c = 0;
         for (; c + 32 <= cols; c += 32) {
             // the q8_0 block product (Q8_0Matrix.blockInts) over a row: two 16-lane short products, then lane pairs into ints
-            ShortVector w0 = (ShortVector) ByteVector.fromMemorySegment(Vectors.B16, cb, base + c, java.nio.ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, Vectors.S16, 0);
-            ShortVector w1 = (ShortVector) ByteVector.fromMemorySegment(Vectors.B16, cb, base + c + 16, java.nio.ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, Vectors.S16, 0);
+            ShortVector w0 = (ShortVector) ByteVector.fromMemorySegment(Vectors.B16, cb, base + c, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, Vectors.S16, 0);
+            ShortVector w1 = (ShortVector) ByteVector.fromMemorySegment(Vectors.B16, cb, base + c + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, Vectors.S16, 0);
             IntVector v = w0.mul(ShortVector.fromArray(Vectors.S16, qa, c)).add(w1.mul(ShortVector.fromArray(Vectors.S16, qa, c + 16))).reinterpretAsInts();
             acc = acc.add(v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(v.lanewise(VectorOperators.ASHR, 16));
         }

@@ -13,7 +13,7 @@ public final class Matmuls {
     /** ys[i][T, ws[i].rows] = x[T, cols] · ws[i]ᵀ for every i (all ws share cols). */
     public static void sameInput(WeightMatrix[] ws, float[] x, float[][] ys, int T) {
         boolean gemm = T >= Gemm.PREFILL_TOKENS;
-        for (WeightMatrix w : ws) gemm |= T >= 2 && Vectors.ENABLED && w instanceof RowMatrix m && T >= m.gemmTokens();
+        for (WeightMatrix w : ws) gemm |= w instanceof RowMatrix m && m.usesGemm(T);   // a format that wants the GEMM sooner
         if (gemm) {   // prefill: each weight's own forward (the GEMM), one matrix at a time
             for (int i = 0; i < ws.length; i++) ws[i].matmul(x, ys[i], T);
             return;

@@ -40,6 +40,8 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
     public static final int BLOCK_BYTES = 18;
     /** Rows per tile: one per short lane of the 256-bit integer vectors. */
     static final int TILE = 16;
+    /** Bytes of one block of a full tile: 16 f16 scales (SCALES bytes), then 16 units of 16 code bytes. */
+    private static final int TILE_BLOCK_BYTES = TILE * BLOCK_BYTES, SCALES = 2 * TILE;
     private final MemorySegment data;
     private final long rowBytes;
     private final int nb;
@@ -141,11 +143,10 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
 
     /** Copies tile t's rows from ggml's layout (row 16t at src offset 0) into the tiled layout. */
     private void repackTile(MemorySegment src, int t) {
-        long srcOff = 0;
         int n = tileRows(t);
         for (int k = 0; k < n; k++) {
             for (int b = 0; b < nb; b++) {
-                long s = srcOff + k * rowBytes + (long) b * BLOCK_BYTES;
+                long s = k * rowBytes + (long) b * BLOCK_BYTES;
                 data.set(Floats.I16_LE, scaleOffset(t, b, k), src.get(Floats.I16_LE, s));
                 long c = codeOffset(t, b, 0, k);
                 for (int j = 0; j < BLOCK / 2; j++) data.set(ValueLayout.JAVA_BYTE, c + (long) j * n, src.get(ValueLayout.JAVA_BYTE, s + 2 + j));
@@ -236,16 +237,17 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
     protected boolean decodeStrip(int r0, float[] out, int off) {
         if (r0 % TILE != 0 || r0 + TILE > rows) return false;
         int t = r0 / TILE;
-        long base = tileBase(t), codes = base + 2L * TILE;   // block b: 32 bytes of scales at base + 288b, then its codes
+        long base = tileBase(t);
         float[] d = new float[TILE];
         for (int b = 0; b < nb; b++) {
-            for (int k = 0; k < TILE; k++) d[k] = Float.float16ToFloat(data.get(Floats.I16_LE, base + 288L * b + 2L * k));
+            long blk = base + (long) TILE_BLOCK_BYTES * b;
+            for (int k = 0; k < TILE; k++) d[k] = Float.float16ToFloat(data.get(Floats.I16_LE, blk + 2L * k));
             FloatVector d0 = FloatVector.fromArray(F, d, 0), d1 = FloatVector.fromArray(F, d, 8);
             for (int j = 0; j < BLOCK / 2; j++) {
-                long o = codes + 288L * b + 16L * j;
+                long o = blk + SCALES + 16L * j;
                 IntVector p0 = (IntVector) ByteVector.fromMemorySegment(B8, data, o, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
                 IntVector p1 = (IntVector) ByteVector.fromMemorySegment(B8, data, o + 8, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
-                int lo = off + 16 * (BLOCK * b + j), hi = lo + 16 * 16;   // columns 32b + j and 32b + j + 16
+                int lo = off + TILE * (BLOCK * b + j), hi = lo + TILE * (BLOCK / 2);   // columns 32b + j and 32b + j + 16
                 ((FloatVector) p0.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(d0).intoArray(out, lo);
                 ((FloatVector) p1.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(d1).intoArray(out, lo + 8);
                 ((FloatVector) p0.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d0).intoArray(out, hi);
@@ -318,10 +320,10 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
         short[] lanes = a.pairLanes(), offset8 = a.q4Offset;
         float[] sa = a.scale;
         FloatVector yEven = FloatVector.zero(F), yOdd = yEven;   // lane k: rows 2k and 2k + 1
-        long base = tileBase(t), codes = base + 2L * TILE;   // block b: 32 bytes of scales at base + 288b, then its codes
+        long base = tileBase(t);
         for (int b = 0; b < nb; b++) {
             ShortVector s0 = ShortVector.broadcast(S16, offset8[b]), s1 = ShortVector.zero(S16);
-            long o = codes + 288L * b;   // 16 units of 16 bytes: column pairs (j, j + 16), j = 0..15
+            long blk = base + (long) TILE_BLOCK_BYTES * b, o = blk + SCALES;   // units: column pairs (j, j + 16), j = 0..15
             int x = 512 * b;             // per pair, the two activations broadcast to 16 shorts each
             for (int j = 0; j < BLOCK / 2; j++) {
                 ShortVector p = (ShortVector) ByteVector.fromMemorySegment(B16, data, o + 16L * j, ByteOrder.LITTLE_ENDIAN)
@@ -337,7 +339,7 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
             IntVector sum = s0.add(s1).reinterpretAsInts();
             FloatVector sumEven = (FloatVector) sum.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
             FloatVector sumOdd = (FloatVector) sum.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
-            IntVector h = IntVector.fromMemorySegment(I8, data, base + 288L * b, ByteOrder.LITTLE_ENDIAN);
+            IntVector h = IntVector.fromMemorySegment(I8, data, blk, ByteOrder.LITTLE_ENDIAN);
             FloatVector dEven = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
                     .reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
             FloatVector dOdd = h.lanewise(VectorOperators.LSHR, 3).and(0x7fff << 13).reinterpretAsFloats().mul(0x1p112f)

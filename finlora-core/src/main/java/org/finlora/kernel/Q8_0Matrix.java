@@ -53,7 +53,6 @@ public final class Q8_0Matrix extends Int8ActivationDecode {
         for (int j = 0; j < BLOCK; j++) out.set(ValueLayout.JAVA_BYTE, off + 2 + j, (byte) ActivationQ8.roundHalfAway(x[xOff + j] * id));
     }
 
-
     public MemorySegment data() {
         return data;
     }

@@ -42,6 +42,11 @@ public abstract class RowMatrix extends WeightMatrix {
         return Gemm.PREFILL_TOKENS;
     }
 
+    /** Whether the Vector API forward of T tokens runs the packed-panel GEMM (see {@link #gemmTokens}). */
+    boolean usesGemm(int T) {
+        return Vectors.ENABLED && Gemm.ENABLED && T >= 2 && T >= gemmTokens();
+    }
+
     /** Column granularity of {@link #dequantize} ranges (the block size of block formats). */
     protected int blockAlign() {
         return 1;
@@ -65,7 +70,7 @@ public abstract class RowMatrix extends WeightMatrix {
     /** {@link #matmul(float[], float[], int)} with the kernel path chosen explicitly (tests compare both). */
     public void matmul(float[] x, float[] y, int T, boolean vector) {
         checkSizes(x, y, T, "x", "y");
-        if (vector && Gemm.ENABLED && T >= gemmTokens()) {   // prefill: the packed-panel GEMM
+        if (vector && usesGemm(T)) {   // prefill: the packed-panel GEMM
             Gemm.panelMatmul(this, x, y, T);
             return;
         }
