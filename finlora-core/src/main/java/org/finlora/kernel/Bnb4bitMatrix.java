@@ -31,6 +31,15 @@ public final class Bnb4bitMatrix extends DequantMatrix {
     private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
     /** The 8-lane table lookups need 256-bit vectors; elsewhere the scalar decode is used. */
     static final boolean VECTOR_DECODE = VECTOR_ENABLED && FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 256;
+    private static final VectorSpecies<Float> F16 = FloatVector.SPECIES_512;
+    private static final VectorSpecies<Integer> I16 = IntVector.SPECIES_512;
+    private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    /**
+     * With 512-bit vectors (AVX-512) the whole 16-entry table is one register, so a code costs one
+     * permute instead of two and a blend. On 256-bit hardware the 512-bit species is emulated in Java
+     * (correct, far slower), so the T = 1 decode takes this path only where it is native.
+     */
+    static final boolean WIDE_DECODE = VECTOR_ENABLED && FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
 
     public final Bnb4bit.Type type;
     public final int blocksize;
@@ -44,6 +53,8 @@ public final class Bnb4bitMatrix extends DequantMatrix {
     private final float[] table;
     /** The table's float bits, entries 0..7 and 8..15, for the 8-lane int lookups. */
     private final IntVector tableLo, tableHi;
+    /** The table's float bits as one 16-lane vector, for the 512-bit lookups. */
+    private final IntVector table16;
     /** Blocks per row when blocks never straddle rows (cols % blocksize == 0), else 0. */
     private final int blocksPerRow;
 
@@ -60,6 +71,7 @@ public final class Bnb4bitMatrix extends DequantMatrix {
         this.table = type.table();
         this.tableLo = FloatVector.fromArray(F8, table, 0).reinterpretAsInts();
         this.tableHi = FloatVector.fromArray(F8, table, 8).reinterpretAsInts();
+        this.table16 = FloatVector.fromArray(F16, table, 0).reinterpretAsInts();
         this.blocksPerRow = cols % blocksize == 0 ? cols / blocksize : 0;
     }
 
@@ -223,8 +235,12 @@ public final class Bnb4bitMatrix extends DequantMatrix {
 
     @Override
     public void matmulVector(float[] x, float[] y, int T) {
-        if (T == 1 && directOk()) matvecDirect(x, y);
-        else super.matmulVector(x, y, T);
+        if (T == 1 && directOk()) {
+            if (WIDE_DECODE) matvecWide(x, y);
+            else matvecDirect(x, y);
+        } else {
+            super.matmulVector(x, y, T);
+        }
     }
 
     /** The tiled (scratch) forward regardless of T; for timing against the direct kernel. */
@@ -276,6 +292,48 @@ public final class Bnb4bitMatrix extends DequantMatrix {
             acc = acc0.add(acc1).fma(FloatVector.broadcast(F8, scales[sBase + b]), acc);
         }
         return Dot.hsum(acc);
+    }
+
+    /**
+     * Decode (T = 1) with 512-bit vectors: 16 code bytes (32 columns, two 16-column groups) widen to 16
+     * int lanes; the low nibbles hold columns c..c+7 and c+16..c+23, the high nibbles c+8..c+15 and
+     * c+24..c+31, each looked up with one permute of the 16-entry table. x is reordered once per call
+     * to match (the middle 8 of every 32 columns swapped), so each lookup multiplies one contiguous
+     * load. Blocks are at least 32 columns, so a 32-column step never crosses one. Package-private so
+     * tests can run it on any hardware (emulated where vectors are narrower).
+     */
+    void matvecWide(float[] x, float[] y) {
+        float[] xp = new float[cols];
+        for (int c = 0; c < cols; c += 32) {
+            System.arraycopy(x, c, xp, c, 8);
+            System.arraycopy(x, c + 16, xp, c + 8, 8);
+            System.arraycopy(x, c + 8, xp, c + 16, 8);
+            System.arraycopy(x, c + 24, xp, c + 24, 8);
+        }
+        Parallel.forRange(rows, Parallel.minChunk(8, cols), (start, end) -> {
+            for (int r = start; r < end; r++) y[r] = rowDotWide(r, xp);
+        });
+    }
+
+    private float rowDotWide(int r, float[] xp) {
+        long o = r * rowBytes;   // byte offset of the current 32-column step
+        int sBase = r * blocksPerRow;
+        FloatVector acc = FloatVector.zero(F16);
+        for (int b = 0; b < blocksPerRow; b++) {
+            FloatVector acc0 = FloatVector.zero(F16), acc1 = acc0;
+            int cEnd = (b + 1) * blocksize;
+            for (int c = b * blocksize; c < cEnd; c += 32, o += 16) {
+                IntVector iv = (IntVector) ByteVector.fromMemorySegment(B16, codes, o, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I16, 0);
+                // selectFrom wraps each index to the table's 16 lanes: the low nibble
+                FloatVector lo = iv.selectFrom(table16).reinterpretAsFloats();
+                FloatVector hi = iv.lanewise(VectorOperators.LSHR, 4).selectFrom(table16).reinterpretAsFloats();
+                acc0 = lo.fma(FloatVector.fromArray(F16, xp, c), acc0);
+                acc1 = hi.fma(FloatVector.fromArray(F16, xp, c + 16), acc1);
+            }
+            acc = acc0.add(acc1).fma(FloatVector.broadcast(F16, scales[sBase + b]), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     @Override
