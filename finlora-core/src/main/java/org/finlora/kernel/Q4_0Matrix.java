@@ -308,66 +308,45 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
 
     /**
      * Rows 16t .. 16t + 15 of a full tile · a, into out[off, off + 16); sums is 16 floats of the caller's
-     * scratch. Short lane k sums row k's q · qa over a block's 16 column pairs (low and high nibbles in
-     * two chains), and the block's -8 · sum(qa) is added at its end. The running sums may wrap around 16
-     * bits, but only additions and multiplications mod 2^16 are involved, so the final lane is the exact
-     * sum, which fits: |sum| <= 32 · 8 · 127 = 32512. Each row then adds sum · (d_w · d_a) per block, in
-     * block order: the scalar reference's float operations.
-     *
-     * <p>One flat loop over the tile, four column pairs (a quarter block) per step, folding after every
-     * fourth step. A loop over the pairs nested in a loop over blocks made C2 set up a pre-, main and
-     * post-loop for every block, about 65 scalar instructions per 512 weights; this runs 10 % faster.
-     * The byte offset o is carried (the scales between blocks make it not linear in the step).
-     * Everything is written in this one method: helper methods got compiled on their own, grew past C2's
-     * inlining size and then boxed their vector arguments.
+     * scratch. Short lane k sums row k's (q - 8) · qa over a block: the lanes start at -8 · sum(qa) and
+     * add q · qa over the block's 16 column pairs (low and high nibbles in two chains). The running sums
+     * may wrap around 16 bits, but only additions and multiplications mod 2^16 are involved, so the final
+     * lane is the exact sum, which fits: |sum| <= 32 · 8 · 127 = 32512. Each row then adds
+     * sum · (d_w · d_a) per block, in block order: the scalar reference's float operations. Everything is
+     * written in this one method: helper methods got compiled on their own, grew past C2's inlining size
+     * and then boxed their vector arguments.
      */
     private void tileDot(int t, ActivationQ8 a, float[] sums, float[] out, int off) {
         short[] lanes = a.pairLanes(), offset8 = a.q4Offset;
         float[] sa = a.scale;
         FloatVector yEven = FloatVector.zero(F), yOdd = yEven;   // lane k: rows 2k and 2k + 1
-        ShortVector s0 = ShortVector.zero(S16), s1 = s0, p;
-        long o = tileBase(t) + SCALES;   // the current unit: column pairs (j, j + 16), j = 0..15 per block
-        for (int i = 0, steps = 4 * nb; i < steps; i++, o += 64) {
-            int x = 128 * i;             // per pair, the two activations broadcast to 16 shorts each
-            p = (ShortVector) ByteVector.fromMemorySegment(B16, data, o + 0, ByteOrder.LITTLE_ENDIAN)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-            s0 = s0.add(p.and((short) 0x0F).mul(ShortVector.fromArray(S16, lanes, x + 0)));
-            s1 = s1.add(p.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, lanes, x + 16)));
-            p = (ShortVector) ByteVector.fromMemorySegment(B16, data, o + 16, ByteOrder.LITTLE_ENDIAN)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-            s0 = s0.add(p.and((short) 0x0F).mul(ShortVector.fromArray(S16, lanes, x + 32)));
-            s1 = s1.add(p.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, lanes, x + 48)));
-            p = (ShortVector) ByteVector.fromMemorySegment(B16, data, o + 32, ByteOrder.LITTLE_ENDIAN)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-            s0 = s0.add(p.and((short) 0x0F).mul(ShortVector.fromArray(S16, lanes, x + 64)));
-            s1 = s1.add(p.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, lanes, x + 80)));
-            p = (ShortVector) ByteVector.fromMemorySegment(B16, data, o + 48, ByteOrder.LITTLE_ENDIAN)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-            s0 = s0.add(p.and((short) 0x0F).mul(ShortVector.fromArray(S16, lanes, x + 96)));
-            s1 = s1.add(p.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, lanes, x + 112)));
-            if ((i & 3) == 3) {
-                // Fold block b: the 16 short sums read as 8 ints, each holding rows 2k (low half) and
-                // 2k + 1 (high half), split by sign-extending shifts; the 16 f16 scales (at the block's
-                // start) read the same way and turned into floats exactly as Float.float16ToFloat for
-                // finite values (checked at construction): exponent and mantissa moved into a float
-                // (exponent 112 too small, f16 subnormals becoming float subnormals), times 2^112, which
-                // is exact, then the sign.
-                int b = i >>> 2;
-                IntVector sum = s0.add(s1).add(offset8[b]).reinterpretAsInts();
-                s0 = ShortVector.zero(S16);
-                s1 = s0;
-                FloatVector sumEven = (FloatVector) sum.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
-                FloatVector sumOdd = (FloatVector) sum.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
-                IntVector h = IntVector.fromMemorySegment(I8, data, o + 64 - TILE_BLOCK_BYTES, ByteOrder.LITTLE_ENDIAN);
-                FloatVector dEven = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
-                        .reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
-                FloatVector dOdd = h.lanewise(VectorOperators.LSHR, 3).and(0x7fff << 13).reinterpretAsFloats().mul(0x1p112f)
-                        .reinterpretAsInts().or(h.and(0x80000000)).reinterpretAsFloats();
-                float da = sa[b];
-                yEven = yEven.add(sumEven.mul(dEven.mul(da)));
-                yOdd = yOdd.add(sumOdd.mul(dOdd.mul(da)));
-                o += SCALES;             // over the next block's scales
+        long base = tileBase(t);
+        for (int b = 0; b < nb; b++) {
+            ShortVector s0 = ShortVector.broadcast(S16, offset8[b]), s1 = ShortVector.zero(S16);
+            long blk = base + (long) TILE_BLOCK_BYTES * b, o = blk + SCALES;   // units: column pairs (j, j + 16), j = 0..15
+            int x = 512 * b;             // per pair, the two activations broadcast to 16 shorts each
+            for (int j = 0; j < BLOCK / 2; j++) {
+                ShortVector p = (ShortVector) ByteVector.fromMemorySegment(B16, data, o + 16L * j, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+                s0 = s0.add(p.and((short) 0x0F).mul(ShortVector.fromArray(S16, lanes, x + 32 * j)));
+                s1 = s1.add(p.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, lanes, x + 32 * j + 16)));
             }
+            // Fold: the 16 short sums read as 8 ints, each holding rows 2k (low half) and 2k + 1 (high half),
+            // split by sign-extending shifts; the 16 f16 scales read the same way and turned into floats
+            // exactly as Float.float16ToFloat for finite values (checked at construction): exponent and
+            // mantissa moved into a float (exponent 112 too small, f16 subnormals becoming float subnormals),
+            // times 2^112, which is exact, then the sign.
+            IntVector sum = s0.add(s1).reinterpretAsInts();
+            FloatVector sumEven = (FloatVector) sum.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
+            FloatVector sumOdd = (FloatVector) sum.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
+            IntVector h = IntVector.fromMemorySegment(I8, data, blk, ByteOrder.LITTLE_ENDIAN);
+            FloatVector dEven = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
+                    .reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+            FloatVector dOdd = h.lanewise(VectorOperators.LSHR, 3).and(0x7fff << 13).reinterpretAsFloats().mul(0x1p112f)
+                    .reinterpretAsInts().or(h.and(0x80000000)).reinterpretAsFloats();
+            float da = sa[b];
+            yEven = yEven.add(sumEven.mul(dEven.mul(da)));
+            yOdd = yOdd.add(sumOdd.mul(dOdd.mul(da)));
         }
         yEven.intoArray(sums, 0);
         yOdd.intoArray(sums, 8);
