@@ -268,8 +268,9 @@ public final class Bnb4bitMatrix extends DequantMatrix {
      * table[code] for 8 codes: AVX2 permutes 8 lanes, so both halves of the 16-entry table are
      * permuted by the low 3 bits and blended on bit 3 of the code, which {@code bit3AtSign} holds in
      * its sign bit (one shift and a compare with zero, cheaper than masking and comparing for equality).
+     * Package-private: Nf4LookupBench times this very lookup against alternatives.
      */
-    private FloatVector lookup(IntVector code, IntVector bit3AtSign) {
+    FloatVector lookup(IntVector code, IntVector bit3AtSign) {
         return code.selectFrom(tableLo).blend(code.selectFrom(tableHi), bit3AtSign.compare(VectorOperators.LT, 0)).reinterpretAsFloats();
     }
 

@@ -25,10 +25,8 @@ public final class Nf4LookupBench {
     private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
     private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
     private static IntVector tLo, tHi;
-
-    private static FloatVector blendv(IntVector code, IntVector bit3AtSign) {
-        return code.selectFrom(tLo).blend(code.selectFrom(tHi), bit3AtSign.compare(VectorOperators.LT, 0)).reinterpretAsFloats();
-    }
+    /** The kernel whose lookup is the baseline (Bnb4bitMatrix.lookup: two permutes and a blend). */
+    private static Bnb4bitMatrix kernel;
 
     private static FloatVector bitwise(IntVector code, IntVector bit3AtSign) {
         IntVector m = bit3AtSign.lanewise(VectorOperators.ASHR, 31);
@@ -36,6 +34,7 @@ public final class Nf4LookupBench {
     }
 
     private static float run(int variant, MemorySegment codes, float[] x, int rows, int cols) {
+        Bnb4bitMatrix m = kernel;
         float total = 0;
         long rowBytes = cols / 2;
         for (int r = 0; r < rows; r++) {
@@ -47,8 +46,8 @@ public final class Nf4LookupBench {
                 IntVector ih = iv.lanewise(VectorOperators.LSHR, 4);
                 FloatVector lo, hi;
                 if (variant == 0) {
-                    lo = blendv(iv, iv.lanewise(VectorOperators.LSHL, 28));
-                    hi = blendv(ih, iv.lanewise(VectorOperators.LSHL, 24));
+                    lo = m.lookup(iv, iv.lanewise(VectorOperators.LSHL, 28));
+                    hi = m.lookup(ih, iv.lanewise(VectorOperators.LSHL, 24));
                 } else if (variant == 1) {
                     lo = bitwise(iv, iv.lanewise(VectorOperators.LSHL, 28));
                     hi = bitwise(ih, iv.lanewise(VectorOperators.LSHL, 24));
@@ -67,6 +66,7 @@ public final class Nf4LookupBench {
     public static void main(String[] args) {
         int rows = 1024, cols = 2048;   // 1 MiB of codes
         float[] table = org.finlora.quant.Bnb4bit.Type.NF4.table();
+        kernel = Bnb4bitMatrix.quantize(DequantKernelChecks.tensor("w", org.finlora.tensor.DType.F32, 1, 64, 1), org.finlora.quant.Bnb4bit.Type.NF4, 64, false);
         tLo = FloatVector.fromArray(F8, table, 0).reinterpretAsInts();
         tHi = FloatVector.fromArray(F8, table, 8).reinterpretAsInts();
         MemorySegment codes = Arena.ofAuto().allocate((long) rows * cols / 2, 64);
