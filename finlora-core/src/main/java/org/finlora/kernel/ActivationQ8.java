@@ -32,12 +32,13 @@ public final class ActivationQ8 {
      */
     final short[] q4Offset;
     /**
-     * For each column pair i of the q4_0 row tiles (block i / 16, byte j = i % 16 of it: columns
-     * 32·(i/16) + j and that + 16), the two activations each repeated across 16 shorts, at [32i, 32i + 32):
-     * one load per column, at addresses linear in i. Filled on demand.
+     * For each unit u of a block b of the q4_0 row tiles (columns c0..c3 = 32b + u, + 16, + 8, + 24,
+     * u = 0..7), four coefficients C0 = q(c0), Ci = q(ci) - 16 · q(c(i-1)) (|Ci| <= 2159), each repeated
+     * across 16 shorts, at [512b + 64u + 16i, + 16): one load per coefficient, at addresses linear in
+     * the unit. Filled on demand.
      */
-    private short[] lanes = new short[0];
-    private boolean lanesFilled;
+    private short[] coefficients = new short[0];
+    private boolean coefficientsFilled;
     int cols;
 
     ActivationQ8(int cols) {
@@ -71,7 +72,7 @@ public final class ActivationQ8 {
     void quantize(float[] x, int xOff, int cols, boolean vector) {
         if (cols % BLOCK != 0) throw new IllegalArgumentException("int8 activations need cols divisible by 32, got " + cols);
         this.cols = cols;
-        lanesFilled = false;
+        coefficientsFilled = false;
         for (int b = 0; b < cols / BLOCK; b++) {
             if (vector) quantizeBlockVector(x, xOff + b * BLOCK, b);
             else quantizeBlockScalar(x, xOff + b * BLOCK, b);
@@ -118,18 +119,23 @@ public final class ActivationQ8 {
         return t.sub(1, frac.compare(VectorOperators.LE, -0.5f).cast(I8)).max(-127).min(127);
     }
 
-    /** The pair-ordered broadcast activations of {@link #lanes} (computed once per quantization). */
-    short[] pairLanes() {
-        if (!lanesFilled) {
-            if (lanes.length < 16 * q.length) lanes = new short[16 * q.length];
-            for (int i = 0; i < cols / 2; i++) {
-                int c = 32 * (i >>> 4) + (i & 15);
-                ShortVector.broadcast(Vectors.S16, q[c]).intoArray(lanes, 32 * i);
-                ShortVector.broadcast(Vectors.S16, q[c + 16]).intoArray(lanes, 32 * i + 16);
+    /** The q4_0 decode coefficients of {@link #coefficients} (computed once per quantization). */
+    short[] q4Coefficients() {
+        if (!coefficientsFilled) {
+            if (coefficients.length < 16 * q.length) coefficients = new short[16 * q.length];
+            for (int b = 0; b < cols / BLOCK; b++) {
+                for (int u = 0; u < 8; u++) {
+                    int c0 = BLOCK * b + u, at = 512 * b + 64 * u;
+                    int a0 = q[c0], a1 = q[c0 + 16], a2 = q[c0 + 8], a3 = q[c0 + 24];
+                    ShortVector.broadcast(Vectors.S16, (short) a0).intoArray(coefficients, at);
+                    ShortVector.broadcast(Vectors.S16, (short) (a1 - 16 * a0)).intoArray(coefficients, at + 16);
+                    ShortVector.broadcast(Vectors.S16, (short) (a2 - 16 * a1)).intoArray(coefficients, at + 32);
+                    ShortVector.broadcast(Vectors.S16, (short) (a3 - 16 * a2)).intoArray(coefficients, at + 48);
+                }
             }
-            lanesFilled = true;
+            coefficientsFilled = true;
         }
-        return lanes;
+        return coefficients;
     }
 
     /** The int8 value of column c. */

@@ -27,9 +27,10 @@ import static org.finlora.kernel.Vectors.S8;
  *
  * <p>The blocks are held in row tiles, not in ggml's row order (the bytes are the same, 18 per block):
  * tile t covers rows 16t .. 16t + 15 (the last tile the rows that remain) and stores, block after
- * block, the tile's 16 f16 scales of block b (one per row), then 16 units of 16 bytes, unit j holding
- * byte j of each row's block b. One 16-byte load so gives a column pair (j, j + 16) of 16 rows, and the
- * decode multiplies it by the activations of those columns broadcast across the 16 short lanes: every
+ * block, the tile's 16 f16 scales of block b (one per row), then 8 units of 32 bytes: unit u holds, for
+ * each row k, byte u of its block at 2k and byte u + 8 at 2k + 1. Read as 16 little-endian shorts, a
+ * unit gives one lane per row holding four nibbles, columns u, u + 16, u + 8 and u + 24 from low to
+ * high, and the decode multiplies the lanes by activation coefficients broadcast across them: every
  * lane is one row, a block's int sums accumulate lane-wise, and no row needs a horizontal sum
  * (llama.cpp repacks its Q4_0 into interleaved rows on load for the same reason). A tile is one
  * sequential stream in the order the kernel reads it (scales kept in a separate region per tile, as
@@ -40,8 +41,8 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
     public static final int BLOCK_BYTES = 18;
     /** Rows per tile: one per short lane of the 256-bit integer vectors. */
     static final int TILE = 16;
-    /** Bytes of one block of a full tile: 16 f16 scales (SCALES bytes), then 16 units of 16 code bytes. */
-    private static final int TILE_BLOCK_BYTES = TILE * BLOCK_BYTES, SCALES = 2 * TILE;
+    /** Bytes of one block of a full tile: 16 f16 scales (SCALES bytes), then 8 units of 32 code bytes. */
+    private static final int TILE_BLOCK_BYTES = TILE * BLOCK_BYTES, SCALES = 2 * TILE, UNITS = 8;
     private final MemorySegment data;
     private final long rowBytes;
     private final int nb;
@@ -135,10 +136,10 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
         return tileBase(t) + (long) b * BLOCK_BYTES * tileRows(t) + 2L * k;
     }
 
-    /** Byte offset of byte j of row k's (in tile t) block b. */
+    /** Byte offset of byte j of row k's (in tile t) block b: bytes j and j + 8 of a row side by side, in unit j % 8. */
     private long codeOffset(int t, int b, int j, int k) {
         int n = tileRows(t);
-        return tileBase(t) + (long) b * BLOCK_BYTES * n + 2L * n + (long) j * n + k;
+        return tileBase(t) + (long) b * BLOCK_BYTES * n + 2L * n + (long) (j & 7) * 2 * n + 2L * k + (j >>> 3);
     }
 
     /** Copies tile t's rows from ggml's layout (row 16t at src offset 0) into the tiled layout. */
@@ -148,8 +149,7 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
             for (int b = 0; b < nb; b++) {
                 long s = k * rowBytes + (long) b * BLOCK_BYTES;
                 data.set(Floats.I16_LE, scaleOffset(t, b, k), src.get(Floats.I16_LE, s));
-                long c = codeOffset(t, b, 0, k);
-                for (int j = 0; j < BLOCK / 2; j++) data.set(ValueLayout.JAVA_BYTE, c + (long) j * n, src.get(ValueLayout.JAVA_BYTE, s + 2 + j));
+                for (int j = 0; j < BLOCK / 2; j++) data.set(ValueLayout.JAVA_BYTE, codeOffset(t, b, j, k), src.get(ValueLayout.JAVA_BYTE, s + 2 + j));
             }
         }
     }
@@ -205,15 +205,13 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
         return BLOCK;
     }
 
-    /** Both paths: one row's bytes are 16 (or tileRows) apart, a gather the scalar loop does as well as any. */
+    /** Both paths: one row's byte pairs are 32 (or 2 · tileRows) bytes apart, a gather the scalar loop does as well as any. */
     @Override
     protected void dequantize(int r, int c0, int n, float[] out, int off, boolean vector) {
         for (int b = c0 / BLOCK, k = 0; k < n; b++, k += BLOCK) {
             float d = Float.float16ToFloat(scaleBits(r, b));
-            int t = r / TILE, rows16 = tileRows(t);
-            long o = codeOffset(t, b, 0, r - t * TILE);
             for (int j = 0; j < BLOCK / 2; j++) {
-                int p = data.get(ValueLayout.JAVA_BYTE, o + (long) j * rows16) & 0xFF;
+                int p = codeByte(r, b, j);
                 out[off + k + j] = ((p & 0x0F) - 8) * d;
                 out[off + k + j + 16] = ((p >>> 4) - 8) * d;
             }
@@ -230,7 +228,7 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
     }
 
     /**
-     * A full tile as the GEMM's [k][16] panel: each unit's 16 bytes are one column pair of the 16 rows,
+     * A full tile as the GEMM's [k][16] panel: each unit's 16 shorts hold four columns of the 16 rows,
      * already in panel order. The same float operations as {@link #dequantize}: (q - 8) · d.
      */
     @Override
@@ -243,18 +241,24 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
             long blk = base + (long) TILE_BLOCK_BYTES * b;
             for (int k = 0; k < TILE; k++) d[k] = Float.float16ToFloat(data.get(Floats.I16_LE, blk + 2L * k));
             FloatVector d0 = FloatVector.fromArray(F, d, 0), d1 = FloatVector.fromArray(F, d, 8);
-            for (int j = 0; j < BLOCK / 2; j++) {
-                long o = blk + SCALES + 16L * j;
-                IntVector p0 = (IntVector) ByteVector.fromMemorySegment(B8, data, o, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
-                IntVector p1 = (IntVector) ByteVector.fromMemorySegment(B8, data, o + 8, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
-                int lo = off + TILE * (BLOCK * b + j), hi = lo + TILE * (BLOCK / 2);   // columns 32b + j and 32b + j + 16
-                ((FloatVector) p0.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(d0).intoArray(out, lo);
-                ((FloatVector) p1.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(d1).intoArray(out, lo + 8);
-                ((FloatVector) p0.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d0).intoArray(out, hi);
-                ((FloatVector) p1.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d1).intoArray(out, hi + 8);
+            for (int u = 0; u < UNITS; u++) {
+                long o = blk + SCALES + 32L * u;   // rows 0-7, then rows 8-15
+                IntVector p0 = (IntVector) ShortVector.fromMemorySegment(S8, data, o, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_S2I, I8, 0);
+                IntVector p1 = (IntVector) ShortVector.fromMemorySegment(S8, data, o + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_S2I, I8, 0);
+                int c = off + TILE * (BLOCK * b + u);   // panel offset of column 32b + u; the nibbles hold u, u + 16, u + 8, u + 24
+                panelColumn(p0.and(0x0F), p1.and(0x0F), d0, d1, out, c);
+                panelColumn(p0.lanewise(VectorOperators.LSHR, 4).and(0x0F), p1.lanewise(VectorOperators.LSHR, 4).and(0x0F), d0, d1, out, c + TILE * 16);
+                panelColumn(p0.lanewise(VectorOperators.LSHR, 8).and(0x0F), p1.lanewise(VectorOperators.LSHR, 8).and(0x0F), d0, d1, out, c + TILE * 8);
+                panelColumn(p0.lanewise(VectorOperators.LSHR, 12), p1.lanewise(VectorOperators.LSHR, 12), d0, d1, out, c + TILE * 24);
             }
         }
         return true;
+    }
+
+    /** One panel column of 16 rows from their codes q (rows 0-7, 8-15): (q - 8) · d. */
+    private static void panelColumn(IntVector q0, IntVector q1, FloatVector d0, FloatVector d1, float[] out, int at) {
+        ((FloatVector) q0.sub(8).convert(VectorOperators.I2F, 0)).mul(d0).intoArray(out, at);
+        ((FloatVector) q1.sub(8).convert(VectorOperators.I2F, 0)).mul(d1).intoArray(out, at + 8);
     }
 
     /**
@@ -308,29 +312,68 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
 
     /**
      * Rows 16t .. 16t + 15 of a full tile · a, into out[off, off + 16); sums is 16 floats of the caller's
-     * scratch. Short lane k sums row k's (q - 8) · qa over a block: the lanes start at -8 · sum(qa) and
-     * add q · qa over the block's 16 column pairs (low and high nibbles in two chains). The running sums
-     * may wrap around 16 bits, but only additions and multiplications mod 2^16 are involved, so the final
-     * lane is the exact sum, which fits: |sum| <= 32 · 8 · 127 = 32512. Each row then adds
-     * sum · (d_w · d_a) per block, in block order: the scalar reference's float operations. Everything is
-     * written in this one method: helper methods got compiled on their own, grew past C2's inlining size
-     * and then boxed their vector arguments.
+     * scratch. Short lane k sums row k's (q - 8) · qa over a block. A unit's lane is v = n0 + 16 n1 +
+     * 256 n2 + 4096 n3 (the nibbles of columns c0..c3 = u, u + 16, u + 8, u + 24), so v >>> 4i =
+     * sum over m >= i of 16^(m - i) n_m, and with the coefficients of {@link ActivationQ8#q4Coefficients}
+     * (C0 = qa(c0), Ci = qa(ci) - 16 qa(c(i-1))) the sum over i of Ci · (v >>> 4i) telescopes to
+     * sum over m of n_m · qa(c_m): three shifts and four multiplies per 64 products, no masks. The lanes
+     * start at -8 · sum(qa) and may wrap around 16 bits on the way, but only additions and
+     * multiplications mod 2^16 are involved, so the final lane is the exact sum, which fits: |sum| <=
+     * 32 · 8 · 127 = 32512. Each row then adds sum · (d_w · d_a) per block, in block order: the scalar
+     * reference's float operations. The block's eight units are written out: as a loop, C2 unrolled it
+     * and spilled (0.78-0.90x of this). Everything is in this one method: helper methods got compiled on
+     * their own, grew past C2's inlining size and then boxed their vector arguments.
      */
     private void tileDot(int t, ActivationQ8 a, float[] sums, float[] out, int off) {
-        short[] lanes = a.pairLanes(), offset8 = a.q4Offset;
-        float[] sa = a.scale;
+        tileDot(data, nb, tileBase(t), a.q4Coefficients(), a.q4Offset, a.scale, sums, out, off);
+    }
+
+    private static void tileDot(MemorySegment data, int nb, long base, short[] c, short[] offset8, float[] sa, float[] sums, float[] out, int off) {
         FloatVector yEven = FloatVector.zero(F), yOdd = yEven;   // lane k: rows 2k and 2k + 1
-        long base = tileBase(t);
         for (int b = 0; b < nb; b++) {
             ShortVector s0 = ShortVector.broadcast(S16, offset8[b]), s1 = ShortVector.zero(S16);
-            long blk = base + (long) TILE_BLOCK_BYTES * b, o = blk + SCALES;   // units: column pairs (j, j + 16), j = 0..15
-            int x = 512 * b;             // per pair, the two activations broadcast to 16 shorts each
-            for (int j = 0; j < BLOCK / 2; j++) {
-                ShortVector p = (ShortVector) ByteVector.fromMemorySegment(B16, data, o + 16L * j, ByteOrder.LITTLE_ENDIAN)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-                s0 = s0.add(p.and((short) 0x0F).mul(ShortVector.fromArray(S16, lanes, x + 32 * j)));
-                s1 = s1.add(p.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, lanes, x + 32 * j + 16)));
-            }
+            long blk = base + (long) TILE_BLOCK_BYTES * b, o = blk + SCALES;
+            int x = 512 * b;             // per unit, four coefficients broadcast to 16 shorts each
+            ShortVector v0 = ShortVector.fromMemorySegment(S16, data, o + 0, ByteOrder.LITTLE_ENDIAN);
+            s0 = s0.add(v0.mul(ShortVector.fromArray(S16, c, x + 0)));
+            s1 = s1.add(v0.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, c, x + 16)));
+            s0 = s0.add(v0.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S16, c, x + 32)));
+            s1 = s1.add(v0.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, c, x + 48)));
+            ShortVector v1 = ShortVector.fromMemorySegment(S16, data, o + 32, ByteOrder.LITTLE_ENDIAN);
+            s0 = s0.add(v1.mul(ShortVector.fromArray(S16, c, x + 64)));
+            s1 = s1.add(v1.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, c, x + 80)));
+            s0 = s0.add(v1.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S16, c, x + 96)));
+            s1 = s1.add(v1.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, c, x + 112)));
+            ShortVector v2 = ShortVector.fromMemorySegment(S16, data, o + 64, ByteOrder.LITTLE_ENDIAN);
+            s0 = s0.add(v2.mul(ShortVector.fromArray(S16, c, x + 128)));
+            s1 = s1.add(v2.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, c, x + 144)));
+            s0 = s0.add(v2.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S16, c, x + 160)));
+            s1 = s1.add(v2.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, c, x + 176)));
+            ShortVector v3 = ShortVector.fromMemorySegment(S16, data, o + 96, ByteOrder.LITTLE_ENDIAN);
+            s0 = s0.add(v3.mul(ShortVector.fromArray(S16, c, x + 192)));
+            s1 = s1.add(v3.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, c, x + 208)));
+            s0 = s0.add(v3.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S16, c, x + 224)));
+            s1 = s1.add(v3.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, c, x + 240)));
+            ShortVector v4 = ShortVector.fromMemorySegment(S16, data, o + 128, ByteOrder.LITTLE_ENDIAN);
+            s0 = s0.add(v4.mul(ShortVector.fromArray(S16, c, x + 256)));
+            s1 = s1.add(v4.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, c, x + 272)));
+            s0 = s0.add(v4.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S16, c, x + 288)));
+            s1 = s1.add(v4.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, c, x + 304)));
+            ShortVector v5 = ShortVector.fromMemorySegment(S16, data, o + 160, ByteOrder.LITTLE_ENDIAN);
+            s0 = s0.add(v5.mul(ShortVector.fromArray(S16, c, x + 320)));
+            s1 = s1.add(v5.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, c, x + 336)));
+            s0 = s0.add(v5.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S16, c, x + 352)));
+            s1 = s1.add(v5.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, c, x + 368)));
+            ShortVector v6 = ShortVector.fromMemorySegment(S16, data, o + 192, ByteOrder.LITTLE_ENDIAN);
+            s0 = s0.add(v6.mul(ShortVector.fromArray(S16, c, x + 384)));
+            s1 = s1.add(v6.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, c, x + 400)));
+            s0 = s0.add(v6.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S16, c, x + 416)));
+            s1 = s1.add(v6.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, c, x + 432)));
+            ShortVector v7 = ShortVector.fromMemorySegment(S16, data, o + 224, ByteOrder.LITTLE_ENDIAN);
+            s0 = s0.add(v7.mul(ShortVector.fromArray(S16, c, x + 448)));
+            s1 = s1.add(v7.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, c, x + 464)));
+            s0 = s0.add(v7.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S16, c, x + 480)));
+            s1 = s1.add(v7.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, c, x + 496)));
             // Fold: the 16 short sums read as 8 ints, each holding rows 2k (low half) and 2k + 1 (high half),
             // split by sign-extending shifts; the 16 f16 scales read the same way and turned into floats
             // exactly as Float.float16ToFloat for finite values (checked at construction): exponent and

@@ -74,11 +74,12 @@ class ActivationQ8Test {
         int sum = 0;
         for (int j = 0; j < 32; j++) sum += q[j];
         assertEquals(-8 * sum, a.q4Offset[0], "q4 offset");
-        short[] lanes = a.pairLanes();
-        for (int j = 0; j < 16; j++) {
-            for (int l = 0; l < 16; l++) {
-                assertEquals(q[j], lanes[32 * j + l], "lane " + l + " of column " + j);
-                assertEquals(q[j + 16], lanes[32 * j + 16 + l], "lane " + l + " of column " + (j + 16));
+        // q4_0 coefficients of unit u (columns u, u + 16, u + 8, u + 24): a0, a1 - 16 a0, a2 - 16 a1, a3 - 16 a2
+        short[] c = a.q4Coefficients();
+        for (int u = 0; u < 8; u++) {
+            int[] want = {q[u], q[u + 16] - 16 * q[u], q[u + 8] - 16 * q[u + 16], q[u + 24] - 16 * q[u + 8]};
+            for (int i = 0; i < 4; i++) {
+                for (int l = 0; l < 16; l++) assertEquals(want[i], c[64 * u + 16 * i + l], "lane " + l + " of coefficient " + i + " of unit " + u);
             }
         }
     }
