@@ -242,23 +242,31 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
             for (int k = 0; k < TILE; k++) d[k] = Float.float16ToFloat(data.get(Floats.I16_LE, blk + 2L * k));
             FloatVector d0 = FloatVector.fromArray(F, d, 0), d1 = FloatVector.fromArray(F, d, 8);
             for (int u = 0; u < UNITS; u++) {
-                long o = blk + SCALES + 32L * u;   // rows 0-7, then rows 8-15
-                IntVector p0 = (IntVector) ShortVector.fromMemorySegment(S8, data, o, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_S2I, I8, 0);
-                IntVector p1 = (IntVector) ShortVector.fromMemorySegment(S8, data, o + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_S2I, I8, 0);
+                // one 256-bit load, as in tileDot (a second shape of the same load gave C2 a two-type profile
+                // at the shared load method), widened in two parts: rows 0-7, then rows 8-15
+                ShortVector v = ShortVector.fromMemorySegment(S16, data, blk + SCALES + 32L * u, ByteOrder.LITTLE_ENDIAN);
+                IntVector p0 = (IntVector) v.convertShape(VectorOperators.ZERO_EXTEND_S2I, I8, 0);
+                IntVector p1 = (IntVector) v.convertShape(VectorOperators.ZERO_EXTEND_S2I, I8, 1);
                 int c = off + TILE * (BLOCK * b + u);   // panel offset of column 32b + u; the nibbles hold u, u + 16, u + 8, u + 24
-                panelColumn(p0.and(0x0F), p1.and(0x0F), d0, d1, out, c);
-                panelColumn(p0.lanewise(VectorOperators.LSHR, 4).and(0x0F), p1.lanewise(VectorOperators.LSHR, 4).and(0x0F), d0, d1, out, c + TILE * 16);
-                panelColumn(p0.lanewise(VectorOperators.LSHR, 8).and(0x0F), p1.lanewise(VectorOperators.LSHR, 8).and(0x0F), d0, d1, out, c + TILE * 8);
-                panelColumn(p0.lanewise(VectorOperators.LSHR, 12), p1.lanewise(VectorOperators.LSHR, 12), d0, d1, out, c + TILE * 24);
+                // the nibbles (q - 8) · d, no helper method: one compiled on its own boxes its vector arguments
+                IntVector n0 = p0.and(0x0F), n1 = p1.and(0x0F);
+                ((FloatVector) n0.sub(8).convertShape(VectorOperators.I2F, F, 0)).mul(d0).intoArray(out, c);
+                ((FloatVector) n1.sub(8).convertShape(VectorOperators.I2F, F, 0)).mul(d1).intoArray(out, c + 8);
+                n0 = p0.lanewise(VectorOperators.LSHR, 4).and(0x0F);
+                n1 = p1.lanewise(VectorOperators.LSHR, 4).and(0x0F);
+                ((FloatVector) n0.sub(8).convertShape(VectorOperators.I2F, F, 0)).mul(d0).intoArray(out, c + TILE * 16);
+                ((FloatVector) n1.sub(8).convertShape(VectorOperators.I2F, F, 0)).mul(d1).intoArray(out, c + TILE * 16 + 8);
+                n0 = p0.lanewise(VectorOperators.LSHR, 8).and(0x0F);
+                n1 = p1.lanewise(VectorOperators.LSHR, 8).and(0x0F);
+                ((FloatVector) n0.sub(8).convertShape(VectorOperators.I2F, F, 0)).mul(d0).intoArray(out, c + TILE * 8);
+                ((FloatVector) n1.sub(8).convertShape(VectorOperators.I2F, F, 0)).mul(d1).intoArray(out, c + TILE * 8 + 8);
+                n0 = p0.lanewise(VectorOperators.LSHR, 12);
+                n1 = p1.lanewise(VectorOperators.LSHR, 12);
+                ((FloatVector) n0.sub(8).convertShape(VectorOperators.I2F, F, 0)).mul(d0).intoArray(out, c + TILE * 24);
+                ((FloatVector) n1.sub(8).convertShape(VectorOperators.I2F, F, 0)).mul(d1).intoArray(out, c + TILE * 24 + 8);
             }
         }
         return true;
-    }
-
-    /** One panel column of 16 rows from their codes q (rows 0-7, 8-15): (q - 8) · d. */
-    private static void panelColumn(IntVector q0, IntVector q1, FloatVector d0, FloatVector d1, float[] out, int at) {
-        ((FloatVector) q0.sub(8).convert(VectorOperators.I2F, 0)).mul(d0).intoArray(out, at);
-        ((FloatVector) q1.sub(8).convert(VectorOperators.I2F, 0)).mul(d1).intoArray(out, at + 8);
     }
 
     /**
@@ -329,7 +337,11 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
     }
 
     private static void tileDot(MemorySegment data, int nb, long base, short[] c, short[] offset8, float[] sa, float[] sums, float[] out, int off) {
-        FloatVector yEven = FloatVector.zero(F), yOdd = yEven;   // lane k: rows 2k and 2k + 1
+        // The row sums stay in sums[0, 8) (rows 2k) and sums[8, 16) (rows 2k + 1), not in vectors carried
+        // around the block loop: with the loop-carried vectors, some processes got a compile whose final
+        // stores were not intrinsified, so every block boxed them (decode 8-15 tok/s and +200-800 MiB RSS).
+        FloatVector.zero(F).intoArray(sums, 0);
+        FloatVector.zero(F).intoArray(sums, 8);
         for (int b = 0; b < nb; b++) {
             ShortVector s0 = ShortVector.broadcast(S16, offset8[b]), s1 = ShortVector.zero(S16);
             long blk = base + (long) TILE_BLOCK_BYTES * b, o = blk + SCALES;
@@ -374,25 +386,25 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
             s1 = s1.add(v7.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, c, x + 464)));
             s0 = s0.add(v7.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S16, c, x + 480)));
             s1 = s1.add(v7.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, c, x + 496)));
-            // Fold: the 16 short sums read as 8 ints, each holding rows 2k (low half) and 2k + 1 (high half),
+            // Fold (every conversion names its species: a species C2 has to compute keeps the conversion
+            // intrinsic waiting for late inlining, which a method this large may not get, and then the
+            // vectors are boxed): the 16 short sums read as 8 ints, each holding rows 2k (low half) and 2k + 1 (high half),
             // split by sign-extending shifts; the 16 f16 scales read the same way and turned into floats
             // exactly as Float.float16ToFloat for finite values (checked at construction): exponent and
             // mantissa moved into a float (exponent 112 too small, f16 subnormals becoming float subnormals),
             // times 2^112, which is exact, then the sign.
-            IntVector sum = s0.add(s1).reinterpretAsInts();
-            FloatVector sumEven = (FloatVector) sum.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
-            FloatVector sumOdd = (FloatVector) sum.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
+            IntVector sum = (IntVector) s0.add(s1).reinterpretShape(I8, 0);
+            FloatVector sumEven = (FloatVector) sum.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convertShape(VectorOperators.I2F, F, 0);
+            FloatVector sumOdd = (FloatVector) sum.lanewise(VectorOperators.ASHR, 16).convertShape(VectorOperators.I2F, F, 0);
             IntVector h = IntVector.fromMemorySegment(I8, data, blk, ByteOrder.LITTLE_ENDIAN);
-            FloatVector dEven = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
-                    .reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
-            FloatVector dOdd = h.lanewise(VectorOperators.LSHR, 3).and(0x7fff << 13).reinterpretAsFloats().mul(0x1p112f)
-                    .reinterpretAsInts().or(h.and(0x80000000)).reinterpretAsFloats();
+            FloatVector dEven = (FloatVector) ((IntVector) ((FloatVector) h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretShape(F, 0)).mul(0x1p112f)
+                    .reinterpretShape(I8, 0)).or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretShape(F, 0);
+            FloatVector dOdd = (FloatVector) ((IntVector) ((FloatVector) h.lanewise(VectorOperators.LSHR, 3).and(0x7fff << 13).reinterpretShape(F, 0)).mul(0x1p112f)
+                    .reinterpretShape(I8, 0)).or(h.and(0x80000000)).reinterpretShape(F, 0);
             float da = sa[b];
-            yEven = yEven.add(sumEven.mul(dEven.mul(da)));
-            yOdd = yOdd.add(sumOdd.mul(dOdd.mul(da)));
+            FloatVector.fromArray(F, sums, 0).add(sumEven.mul(dEven.mul(da))).intoArray(sums, 0);
+            FloatVector.fromArray(F, sums, 8).add(sumOdd.mul(dOdd.mul(da))).intoArray(sums, 8);
         }
-        yEven.intoArray(sums, 0);
-        yOdd.intoArray(sums, 8);
         for (int k = 0; k < 8; k++) {
             out[off + 2 * k] = sums[k];
             out[off + 2 * k + 1] = sums[8 + k];
