@@ -328,9 +328,14 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
      * start at -8 · sum(qa) and may wrap around 16 bits on the way, but only additions and
      * multiplications mod 2^16 are involved, so the final lane is the exact sum, which fits: |sum| <=
      * 32 · 8 · 127 = 32512. Each row then adds sum · (d_w · d_a) per block, in block order: the scalar
-     * reference's float operations. The block's eight units are written out: as a loop, C2 unrolled it
-     * and spilled (0.78-0.90x of this). Everything is in this one method: helper methods got compiled on
-     * their own, grew past C2's inlining size and then boxed their vector arguments.
+     * reference's float operations.
+     *
+     * <p>The shape of this method is what keeps C2 reliable. The unit loop is not a counted loop (its exit
+     * tests u & 7), so C2 does not unroll it: unrolled, it spilled (0.78-0.90x). Written out eight times
+     * instead, the units ran as fast but about one process in four (5 of 22, then 3 of 12 runs of
+     * {@code bench generate}) compiled the method with boxed vectors (decode 8-17 tok/s, +400-800 MiB RSS);
+     * with the loop, 0 of 20. Everything is in this one method: helper methods got compiled on their own,
+     * grew past C2's inlining size and then boxed their vector arguments.
      */
     private void tileDot(int t, ActivationQ8 a, float[] sums, float[] out, int off) {
         tileDot(data, nb, tileBase(t), a.q4Coefficients(), a.q4Offset, a.scale, sums, out, off);
@@ -338,57 +343,25 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
 
     private static void tileDot(MemorySegment data, int nb, long base, short[] c, short[] offset8, float[] sa, float[] sums, float[] out, int off) {
         // The row sums stay in sums[0, 8) (rows 2k) and sums[8, 16) (rows 2k + 1), not in vectors carried
-        // around the block loop: with the loop-carried vectors, some processes got a compile whose final
-        // stores were not intrinsified, so every block boxed them (decode 8-15 tok/s and +200-800 MiB RSS).
+        // around the block loop (the boxed compiles above sat in the fallback of the final vector stores).
         FloatVector.zero(F).intoArray(sums, 0);
         FloatVector.zero(F).intoArray(sums, 8);
         for (int b = 0; b < nb; b++) {
             ShortVector s0 = ShortVector.broadcast(S16, offset8[b]), s1 = ShortVector.zero(S16);
             long blk = base + (long) TILE_BLOCK_BYTES * b, o = blk + SCALES;
             int x = 512 * b;             // per unit, four coefficients broadcast to 16 shorts each
-            ShortVector v0 = ShortVector.fromMemorySegment(S16, data, o + 0, ByteOrder.LITTLE_ENDIAN);
-            s0 = s0.add(v0.mul(ShortVector.fromArray(S16, c, x + 0)));
-            s1 = s1.add(v0.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, c, x + 16)));
-            s0 = s0.add(v0.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S16, c, x + 32)));
-            s1 = s1.add(v0.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, c, x + 48)));
-            ShortVector v1 = ShortVector.fromMemorySegment(S16, data, o + 32, ByteOrder.LITTLE_ENDIAN);
-            s0 = s0.add(v1.mul(ShortVector.fromArray(S16, c, x + 64)));
-            s1 = s1.add(v1.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, c, x + 80)));
-            s0 = s0.add(v1.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S16, c, x + 96)));
-            s1 = s1.add(v1.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, c, x + 112)));
-            ShortVector v2 = ShortVector.fromMemorySegment(S16, data, o + 64, ByteOrder.LITTLE_ENDIAN);
-            s0 = s0.add(v2.mul(ShortVector.fromArray(S16, c, x + 128)));
-            s1 = s1.add(v2.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, c, x + 144)));
-            s0 = s0.add(v2.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S16, c, x + 160)));
-            s1 = s1.add(v2.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, c, x + 176)));
-            ShortVector v3 = ShortVector.fromMemorySegment(S16, data, o + 96, ByteOrder.LITTLE_ENDIAN);
-            s0 = s0.add(v3.mul(ShortVector.fromArray(S16, c, x + 192)));
-            s1 = s1.add(v3.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, c, x + 208)));
-            s0 = s0.add(v3.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S16, c, x + 224)));
-            s1 = s1.add(v3.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, c, x + 240)));
-            ShortVector v4 = ShortVector.fromMemorySegment(S16, data, o + 128, ByteOrder.LITTLE_ENDIAN);
-            s0 = s0.add(v4.mul(ShortVector.fromArray(S16, c, x + 256)));
-            s1 = s1.add(v4.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, c, x + 272)));
-            s0 = s0.add(v4.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S16, c, x + 288)));
-            s1 = s1.add(v4.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, c, x + 304)));
-            ShortVector v5 = ShortVector.fromMemorySegment(S16, data, o + 160, ByteOrder.LITTLE_ENDIAN);
-            s0 = s0.add(v5.mul(ShortVector.fromArray(S16, c, x + 320)));
-            s1 = s1.add(v5.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, c, x + 336)));
-            s0 = s0.add(v5.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S16, c, x + 352)));
-            s1 = s1.add(v5.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, c, x + 368)));
-            ShortVector v6 = ShortVector.fromMemorySegment(S16, data, o + 192, ByteOrder.LITTLE_ENDIAN);
-            s0 = s0.add(v6.mul(ShortVector.fromArray(S16, c, x + 384)));
-            s1 = s1.add(v6.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, c, x + 400)));
-            s0 = s0.add(v6.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S16, c, x + 416)));
-            s1 = s1.add(v6.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, c, x + 432)));
-            ShortVector v7 = ShortVector.fromMemorySegment(S16, data, o + 224, ByteOrder.LITTLE_ENDIAN);
-            s0 = s0.add(v7.mul(ShortVector.fromArray(S16, c, x + 448)));
-            s1 = s1.add(v7.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, c, x + 464)));
-            s0 = s0.add(v7.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S16, c, x + 480)));
-            s1 = s1.add(v7.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, c, x + 496)));
-            // Fold (every conversion names its species: a species C2 has to compute keeps the conversion
-            // intrinsic waiting for late inlining, which a method this large may not get, and then the
-            // vectors are boxed): the 16 short sums read as 8 ints, each holding rows 2k (low half) and 2k + 1 (high half),
+            int u = 0;
+            do {   // not a counted loop (exit test on u & 7): C2 does not unroll it, which spilled
+                ShortVector v = ShortVector.fromMemorySegment(S16, data, o + 32L * u, ByteOrder.LITTLE_ENDIAN);
+                int xu = x + 64 * u;
+                s0 = s0.add(v.mul(ShortVector.fromArray(S16, c, xu)));
+                s1 = s1.add(v.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, c, xu + 16)));
+                s0 = s0.add(v.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S16, c, xu + 32)));
+                s1 = s1.add(v.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, c, xu + 48)));
+                u++;
+            } while ((u & 7) != 0);
+            // Fold (every conversion names its species, so it is a constant when C2 parses the call and the
+            // intrinsic needs no late inlining): the 16 short sums read as 8 ints, each holding rows 2k (low half) and 2k + 1 (high half),
             // split by sign-extending shifts; the 16 f16 scales read the same way and turned into floats
             // exactly as Float.float16ToFloat for finite values (checked at construction): exponent and
             // mantissa moved into a float (exponent 112 too small, f16 subnormals becoming float subnormals),
