@@ -293,8 +293,8 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
     /**
      * Full tiles run the tile kernel. A tile cut by r0 or r1 is computed whole and only its rows in range
      * stored, so two threads sharing it get bit-identical rows; the partial last tile and the scalar path
-     * take the row dots. (Two tiles per pass, sharing the activation loads, measured slower: C2 unrolls
-     * the pair loop four times and spills the eight accumulators.)
+     * take the row dots. (Two tiles per pass, sharing the coefficient loads, streamed 47 against 41 G
+     * weights/s but half the bench generate processes compiled it with boxed vectors: not kept.)
      */
     @Override
     void decodeRows(ActivationQ8 a, float[] y, int r0, int r1, boolean vector) {
@@ -332,9 +332,9 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
      *
      * <p>The shape of this method is what keeps C2 reliable. The unit loop is not a counted loop (its exit
      * tests u & 7), so C2 does not unroll it: unrolled, it spilled (0.78-0.90x). Written out eight times
-     * instead, the units ran as fast but about one process in four (5 of 22, then 3 of 12 runs of
-     * {@code bench generate}) compiled the method with boxed vectors (decode 8-17 tok/s, +400-800 MiB RSS);
-     * with the loop, 0 of 20. Everything is in this one method: helper methods got compiled on their own,
+     * instead, the units ran as fast, but 8 of 25 {@code bench generate} processes (3 of 32 with the sums
+     * in memory) compiled the method with boxed vectors (decode 8-17 tok/s, or up to +1500 MiB RSS); with
+     * the loop, 0 of 20 (docs/performance.md). Everything is in this one method: helper methods got compiled on their own,
      * grew past C2's inlining size and then boxed their vector arguments.
      */
     private void tileDot(int t, ActivationQ8 a, float[] sums, float[] out, int off) {
