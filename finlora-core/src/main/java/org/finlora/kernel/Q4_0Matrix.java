@@ -334,7 +334,7 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
      * tests u & 7), so C2 does not unroll it: unrolled, it spilled (0.78-0.90x). Written out eight times
      * instead, the units ran as fast, but 8 of 25 {@code bench generate} processes (3 of 32 with the sums
      * in memory) compiled the method with boxed vectors (decode 8-17 tok/s, or up to +1500 MiB RSS); with
-     * the loop, 0 of 20 (docs/performance.md). Everything is in this one method: helper methods got compiled on their own,
+     * the loop, 0 of 32 (docs/performance.md). Everything is in this one method: helper methods got compiled on their own,
      * grew past C2's inlining size and then boxed their vector arguments.
      */
     private void tileDot(int t, ActivationQ8 a, float[] sums, float[] out, int off) {
