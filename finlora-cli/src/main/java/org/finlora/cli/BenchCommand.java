@@ -206,12 +206,12 @@ final class BenchCommand implements Runnable {
 
         private String lastCores = "";
 
-        /** Seconds per call: warm-up calls, then repeat for at least --seconds; notes the CPU share in lastCores. */
         /**
          * Mean seconds per call over a window of --seconds, after a warm-up as long (and of at least 3
-         * calls): a kernel runs its slow profiled tier-3 code until C2 has compiled it, which for the q4_0
-         * tile kernel on a [2048 x 2048] matvec took over a second (its first window read 26-29 G weights/s,
-         * a second one in the same process 40-42).
+         * calls); notes the CPU share in lastCores. The warm-up is that long because a kernel runs its slow
+         * profiled tier-3 code until C2 has compiled it, which for the q4_0 tile kernel on a [2048 x 2048]
+         * matvec took over a second (its first window read 26-29 G weights/s, a second one in the same
+         * process 40-42).
          */
         private double time(Runnable body) {
             long warm = System.nanoTime();

@@ -1,6 +1,5 @@
 package org.finlora.kernel;
 
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -14,12 +13,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
-import static org.finlora.kernel.Vectors.B16;
-import static org.finlora.kernel.Vectors.B8;
 import static org.finlora.kernel.Vectors.F;
 import static org.finlora.kernel.Vectors.I8;
 import static org.finlora.kernel.Vectors.S16;
-import static org.finlora.kernel.Vectors.S8;
 
 /**
  * ggml Q4_0: blocks of 32 weights, each an f16 scale d then 16 bytes; byte j holds element j in its
