@@ -22,6 +22,6 @@ uptime > "$out/uptime-end"
 echo "== $(cat "$out/uptime-start")"
 cat "$out/matmul.txt"
 echo "== OpenBLAS"; cat "$out/openblas.txt"
-for q in f32 q8_0 q4_0 nf4; do echo "== 1B $q"; grep -E "model:|prefill|decode|peak" "$out/generate-$q.txt"; done
+for q in f32 q8_0 q4_0 nf4; do echo "== 1B $q"; grep -E "model:|prefill|decode|bandwidth|peak" "$out/generate-$q.txt"; done
 echo "== probe at the end"; cat "$out/probe-end.txt"
 echo "== $(cat "$out/uptime-end")"

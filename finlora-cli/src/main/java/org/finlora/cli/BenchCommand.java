@@ -20,6 +20,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 
@@ -79,9 +80,18 @@ final class BenchCommand implements Runnable {
         @Option(names = "--threads", description = "Worker threads (default: all processors).")
         Integer threads;
 
+        @Option(names = "--probes", defaultValue = "8", description = "Decode is cut into this many parts, with a read of "
+                + "all the weights it streams before each part and after the last: the memory bandwidth limit, measured "
+                + "alongside (0: no probe; default: ${DEFAULT-VALUE}).")
+        int probes;
+
+        /** Keeps the probe's checksum alive. */
+        private static volatile double sink;
+
         @Override
         public void run() {
             if (promptTokens < 1 || genTokens < 1) throw new FinloraException("--prompt-tokens and --gen-tokens must be >= 1");
+            if (probes < 0) throw new FinloraException("--probes must be >= 0, got " + probes);
             if (threads != null) Parallel.setThreads(threads);
             long t0 = System.nanoTime();
             try (Checkpoint ck = ModelLoader.load(model, tokenizer)) {
@@ -111,6 +121,11 @@ final class BenchCommand implements Runnable {
                 m.forward(warm, prompt, 0, warmLen, 0, false);
                 int[] one = {0};
                 for (int i = 0; i < 3; i++) m.forward(warm, one, 0, 1, warmLen + i, false);
+                List<MemorySegment> streamed = w.decodeStorage();
+                long probeBytes = 0;
+                for (MemorySegment s : streamed) probeBytes += s.byteSize();
+                int parts = Math.min(probes, genTokens);
+                for (int i = 0; i < (parts > 0 ? 3 : 0); i++) sink += Streaming.sumAll(streamed);
 
                 KvCache cache = m.newCache(promptTokens + genTokens);
                 long c0 = processCpuNanos();
@@ -123,20 +138,72 @@ final class BenchCommand implements Runnable {
                 long p1 = System.nanoTime();
                 long c1 = processCpuNanos();
                 int pos = promptTokens;
-                for (int i = 0; i < genTokens; i++) {
-                    one[0] = Sampler.argmax(logits, 0, vocab);
-                    logits = m.forward(cache, one, 0, 1, pos++, false);
+                // Decode in parts; with probes, a timed read of the streamed weights before each part and after
+                // the last, so the limit is measured within seconds of the decode it bounds (on this VM the
+                // bandwidth has drifted by 1.5x within minutes). Probe time is not decode time.
+                double[] probeS = new double[parts + 1], partS = new double[Math.max(1, parts)];
+                long probeCpu = 0, probeWall = 0, decodeCpu = 0, decodeWall = 0;
+                for (int k = 0, done = 0; k < Math.max(1, parts); k++) {
+                    if (parts > 0) {
+                        long q0 = System.nanoTime(), qc0 = processCpuNanos();
+                        sink += Streaming.sumAll(streamed);
+                        probeS[k] = (System.nanoTime() - q0) / 1e9;
+                        probeCpu += processCpuNanos() - qc0;
+                        probeWall += System.nanoTime() - q0;
+                    }
+                    int end = parts > 0 ? (int) ((long) genTokens * (k + 1) / parts) : genTokens;
+                    long s0 = System.nanoTime(), sc0 = processCpuNanos();
+                    for (; done < end; done++) {
+                        one[0] = Sampler.argmax(logits, 0, vocab);
+                        logits = m.forward(cache, one, 0, 1, pos++, false);
+                    }
+                    partS[k] = (System.nanoTime() - s0) / 1e9;
+                    decodeCpu += processCpuNanos() - sc0;
+                    decodeWall += System.nanoTime() - s0;
                 }
-                long d1 = System.nanoTime();
-                long c2 = processCpuNanos();
-                double prefillS = (p1 - p0) / 1e9, decodeS = (d1 - p1) / 1e9;
+                if (parts > 0) {
+                    long q0 = System.nanoTime(), qc0 = processCpuNanos();
+                    sink += Streaming.sumAll(streamed);
+                    probeS[parts] = (System.nanoTime() - q0) / 1e9;
+                    probeCpu += processCpuNanos() - qc0;
+                    probeWall += System.nanoTime() - q0;
+                }
+                double prefillS = (p1 - p0) / 1e9, decodeS = decodeWall / 1e9;
                 System.out.printf(Locale.ROOT, "prefill: %d tokens in %.3f s = %.2f tok/s (%s)%n", promptTokens, prefillS, promptTokens / prefillS,
                         cores(c1 - c0, p1 - p0));
                 System.out.printf(Locale.ROOT, "decode: %d tokens in %.3f s = %.2f tok/s (%.2f GB/s of weights streamed, %s)%n",
-                        genTokens, decodeS, genTokens / decodeS, perToken * (genTokens / decodeS) / 1e9, cores(c2 - c1, d1 - p1));
+                        genTokens, decodeS, genTokens / decodeS, perToken * (genTokens / decodeS) / 1e9, cores(decodeCpu, decodeWall));
+                if (parts > 0) printBandwidthLimit(genTokens, parts, perToken, decodeS, partS, probeS, probeBytes, cores(probeCpu, probeWall));
                 System.out.println("peak RSS: " + mib(peakRssBytes()));
             }
         }
+    }
+
+    /**
+     * The decode's bandwidth limit: weight bytes per token over the median read bandwidth of the probes
+     * taken between its parts, and decode as a share of it; also the lowest and highest share of a single
+     * part, against the mean of the two probes around it.
+     */
+    static void printBandwidthLimit(int genTokens, int parts, long perToken, double decodeS, double[] partS, double[] probeS,
+                                    long probeBytes, String probeCores) {
+        double[] gbs = new double[parts + 1];
+        for (int k = 0; k <= parts; k++) gbs[k] = probeBytes / probeS[k] / 1e9;
+        double[] sorted = gbs.clone();
+        java.util.Arrays.sort(sorted);
+        double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+        double limit = median * 1e9 / perToken;
+        double share = genTokens / decodeS / limit;
+        double lo = Double.MAX_VALUE, hi = 0;
+        for (int k = 0; k < parts; k++) {
+            int tokens = (int) ((long) genTokens * (k + 1) / parts) - (int) ((long) genTokens * k / parts);
+            double partGbs = perToken * (tokens / partS[k]) / 1e9;
+            double r = partGbs / ((gbs[k] + gbs[k + 1]) / 2);
+            lo = Math.min(lo, r);
+            hi = Math.max(hi, r);
+        }
+        System.out.printf(Locale.ROOT, "weights read bandwidth (%d reads of %s, around %d decode parts): median %.2f GB/s, %.2f-%.2f (%s)%n",
+                parts + 1, mib(probeBytes), parts, median, sorted[0], sorted[sorted.length - 1], probeCores);
+        System.out.printf(Locale.ROOT, "decode vs bandwidth limit: %.2f of %.2f tok/s (parts %.2f-%.2f)%n", share, limit, lo, hi);
     }
 
     @Command(name = "matmul", description = "f32 matmul GFLOPS (prefill-shaped, through the kernel prefill uses), f32 matvec GB/s and memory read bandwidth GB/s.")

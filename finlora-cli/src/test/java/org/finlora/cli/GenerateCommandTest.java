@@ -11,6 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** generate / perplexity / bench through Main.run with stdout captured. */
@@ -69,5 +71,22 @@ class GenerateCommandTest {
         assertTrue(r.out().contains("prefill: 16 tokens"), r.out());
         assertTrue(r.out().contains("decode: 8 tokens"), r.out());
         assertTrue(r.out().matches("(?s).*peak RSS: [0-9.]+ MiB.*"), r.out());
+        assertTrue(r.out().matches("(?s).*weights read bandwidth \\(9 reads of [0-9.]+ MiB, around 8 decode parts\\): median [0-9.]+ GB/s.*"), r.out());
+        assertTrue(r.out().matches("(?s).*decode vs bandwidth limit: [0-9.]+ of [0-9.]+ tok/s \\(parts [0-9.]+-[0-9.]+\\).*"), r.out());
+    }
+
+    @Test
+    void benchGenerateProbesOnlyWhenAskedAndRejectsNegativeCounts() {
+        Run r = run("bench", "generate", "--model", "synthetic:tiny", "--prompt-tokens", "4", "--gen-tokens", "3", "--probes", "0");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("decode: 3 tokens"), r.out());
+        assertFalse(r.out().contains("bandwidth"), r.out());
+        // fewer tokens than parts: one part per token, a probe around each
+        r = run("bench", "generate", "--model", "synthetic:tiny", "--prompt-tokens", "4", "--gen-tokens", "3");
+        assertTrue(r.out().contains("(4 reads of"), r.out());
+        r = run("bench", "generate", "--model", "synthetic:tiny", "--prompt-tokens", "4", "--gen-tokens", "3", "--probes", "-1");
+        assertNotEquals(0, r.code());
+        assertTrue(r.err().strip().endsWith("--probes must be >= 0, got -1"), r.err());
+        assertFalse(r.err().contains("Exception"), r.err());
     }
 }

@@ -31,6 +31,11 @@ public final class BF16Matrix extends RowMatrix {
     }
 
     @Override
+    public MemorySegment storage() {
+        return data;
+    }
+
+    @Override
     public long byteSize() {
         return data.byteSize();
     }

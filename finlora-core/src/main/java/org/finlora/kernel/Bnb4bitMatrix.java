@@ -179,6 +179,11 @@ public final class Bnb4bitMatrix extends DequantMatrix {
     }
 
     @Override
+    public MemorySegment storage() {
+        return codes;
+    }
+
+    @Override
     public long byteSize() {
         long n = (long) rows * cols;
         long stats = nested != null ? nested.codes().length + 4L * nested.absmax2().length + 4 : 4L * scales.length;

@@ -32,6 +32,11 @@ public final class F16Matrix extends RowMatrix {
     }
 
     @Override
+    public MemorySegment storage() {
+        return data;
+    }
+
+    @Override
     public long byteSize() {
         return data.byteSize();
     }

@@ -47,6 +47,11 @@ public final class F32Matrix extends RowMatrix {
     }
 
     @Override
+    public MemorySegment storage() {
+        return data;
+    }
+
+    @Override
     public long byteSize() {
         return data.byteSize();
     }

@@ -70,6 +70,11 @@ public final class Int8BlockMatrix extends DequantMatrix {
     }
 
     @Override
+    public MemorySegment storage() {
+        return q;
+    }
+
+    @Override
     public long byteSize() {
         return (long) rows * cols + 4L * scales.length;
     }

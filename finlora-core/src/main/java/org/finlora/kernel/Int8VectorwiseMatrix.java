@@ -78,6 +78,11 @@ public final class Int8VectorwiseMatrix extends DequantMatrix {
     }
 
     @Override
+    public MemorySegment storage() {
+        return cb;
+    }
+
+    @Override
     public long byteSize() {
         return (long) rows * cols + 4L * rows;
     }

@@ -192,6 +192,11 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
     }
 
     @Override
+    public MemorySegment storage() {
+        return data;
+    }
+
+    @Override
     public long byteSize() {
         return data.byteSize();
     }

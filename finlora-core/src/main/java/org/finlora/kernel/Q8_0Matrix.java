@@ -63,6 +63,11 @@ public final class Q8_0Matrix extends Int8ActivationDecode {
     }
 
     @Override
+    public MemorySegment storage() {
+        return data;
+    }
+
+    @Override
     public long byteSize() {
         return data.byteSize();
     }

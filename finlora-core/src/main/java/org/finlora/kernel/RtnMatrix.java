@@ -81,6 +81,11 @@ public final class RtnMatrix extends DequantMatrix {
     }
 
     @Override
+    public MemorySegment storage() {
+        return q;
+    }
+
+    @Override
     public long byteSize() {
         return rows * rowBytes + 8L * scale.length;
     }

@@ -5,6 +5,7 @@ import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
+import java.util.List;
 
 import static org.finlora.kernel.Vectors.F;
 import static org.finlora.kernel.Vectors.L;
@@ -14,7 +15,21 @@ public final class Streaming {
     private Streaming() {
     }
 
-    /** Sum of all little-endian floats of seg (byteSize a multiple of 4), read once in parallel contiguous chunks. */
+    /**
+     * Reads every segment once, in order, each by {@link #sumFloats}: the streaming bandwidth of exactly
+     * this memory (a model's weights, say). Returns a checksum, which the caller should use so the reads
+     * cannot be optimized away.
+     */
+    public static double sumAll(List<MemorySegment> segments) {
+        double s = 0;
+        for (MemorySegment seg : segments) s += sumFloats(seg);
+        return s;
+    }
+
+    /**
+     * Sum of the little-endian floats of seg (up to 3 trailing bytes, past the last whole float, are not
+     * read), read once in parallel contiguous chunks.
+     */
     public static double sumFloats(MemorySegment seg) {
         long n = seg.byteSize() / 4;
         int chunks = (int) Math.max(1, Math.min(1 << 20, n / (1 << 16)));

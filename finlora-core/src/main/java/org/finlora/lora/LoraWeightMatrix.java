@@ -3,6 +3,8 @@ package org.finlora.lora;
 import org.finlora.kernel.Parallel;
 import org.finlora.tensor.WeightMatrix;
 
+import java.lang.foreign.MemorySegment;
+
 /**
  * A frozen base weight with a LoRA adapter on top, for inference: W' = W + s·B·A, computed as
  * y = x·Wᵀ + s·(x·Aᵀ)·Bᵀ (rank-r products in the cheap order; ΔW is never materialized). Several
@@ -31,6 +33,11 @@ public final class LoraWeightMatrix extends WeightMatrix {
     @Override
     public String format() {
         return base.format() + "+lora";
+    }
+
+    @Override
+    public MemorySegment storage() {
+        return base.storage();
     }
 
     @Override

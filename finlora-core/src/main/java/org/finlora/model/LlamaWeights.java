@@ -10,6 +10,9 @@ import org.finlora.tensor.Floats;
 import org.finlora.tensor.Tensor;
 import org.finlora.tensor.WeightMatrix;
 
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Function;
 
 /**
@@ -136,5 +139,18 @@ public final class LlamaWeights {
                     + l.gate.byteSize() + l.up.byteSize() + l.down.byteSize() + 4L * (l.attnNorm.length + l.ffnNorm.length);
         }
         return b;
+    }
+
+    /**
+     * The memory one decode step streams, in the order it reads it: every block's linear layers, then
+     * lm_head (the token embedding, when tied; an untied embedding is only looked up, one row a token).
+     */
+    public List<MemorySegment> decodeStorage() {
+        List<MemorySegment> s = new ArrayList<>();
+        for (Layer l : layers) {
+            for (WeightMatrix w : new WeightMatrix[]{l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down}) s.add(w.storage());
+        }
+        s.add(lmHead.storage());
+        return s;
     }
 }

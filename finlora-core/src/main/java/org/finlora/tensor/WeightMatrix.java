@@ -1,5 +1,7 @@
 package org.finlora.tensor;
 
+import java.lang.foreign.MemorySegment;
+
 /**
  * A frozen 2-D weight W of shape [rows = out, cols = in] in some storage format (f32, bf16, Q4_0,
  * NF4, ...). The kernels that use it dequantize inside their tiles and never materialize W whole.
@@ -19,6 +21,12 @@ public abstract class WeightMatrix {
 
     /** Bytes this weight occupies, including its scales. */
     public abstract long byteSize();
+
+    /**
+     * The memory holding the weight's codes, the bulk of what one decode step streams through this
+     * matrix (small on-heap scale arrays aside): bench generate reads it to measure the bandwidth limit.
+     */
+    public abstract MemorySegment storage();
 
     /** Forward: y[t, r] = sum_c x[t, c] * W[r, c] for t in [0, T). Overwrites y. */
     public abstract void matmul(float[] x, float[] y, int T);

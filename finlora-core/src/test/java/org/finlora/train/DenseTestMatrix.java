@@ -2,6 +2,8 @@ package org.finlora.train;
 
 import org.finlora.tensor.WeightMatrix;
 
+import java.lang.foreign.MemorySegment;
+
 /** A plain f32 [rows, cols] weight for tests; the real kernels plug in through WeightMatrix. */
 public final class DenseTestMatrix extends WeightMatrix {
     public final float[] w;
@@ -21,6 +23,11 @@ public final class DenseTestMatrix extends WeightMatrix {
     @Override
     public String format() {
         return "f32-test";
+    }
+
+    @Override
+    public MemorySegment storage() {
+        return MemorySegment.ofArray(w);
     }
 
     @Override
