@@ -13,7 +13,7 @@ uptime > "$out/uptime-start"
 "$fl" bench matmul --rows 2048 --cols 2048 --tokens 256 --threads 2 --seconds 3 --formats q8_0,q4_0,nf4 > "$out/matmul.txt" 2>/dev/null
 OPENBLAS_NUM_THREADS=2 /usr/bin/python3 "$root/tools/bench_openblas_sgemm.py" --m 256 --reps 5 --skip-lm-head > "$out/openblas.txt" 2>&1 || echo "openblas bench failed" > "$out/openblas.txt"
 for q in f32 q8_0 q4_0 nf4; do
-  "$fl" bench generate --model synthetic:llama-3.2-1b --quant "$q" --prompt-tokens 128 --gen-tokens 32 --threads 2 > "$out/generate-$q.txt" 2>/dev/null
+  "$fl" bench generate --model synthetic:llama-3.2-1b --quant "$q" --prompt-tokens 128 --gen-tokens 32 --threads 2 --probes 8 > "$out/generate-$q.txt" 2>/dev/null
 done
 # the probe again at the end: the machine may have changed during the run
 "$fl" bench matmul --rows 256 --cols 256 --tokens 1 --threads 2 --seconds 2 --formats f32 2>/dev/null | grep -E "bandwidth|FMA" > "$out/probe-end.txt"

@@ -66,7 +66,7 @@ class GenerateCommandTest {
 
     @Test
     void benchGenerateOnTinySyntheticModel() {
-        Run r = run("bench", "generate", "--model", "synthetic:tiny", "--prompt-tokens", "16", "--gen-tokens", "8");
+        Run r = run("bench", "generate", "--model", "synthetic:tiny", "--prompt-tokens", "16", "--gen-tokens", "8", "--probes", "8");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("prefill: 16 tokens"), r.out());
         assertTrue(r.out().contains("decode: 8 tokens"), r.out());
@@ -77,12 +77,12 @@ class GenerateCommandTest {
 
     @Test
     void benchGenerateProbesOnlyWhenAskedAndRejectsNegativeCounts() {
-        Run r = run("bench", "generate", "--model", "synthetic:tiny", "--prompt-tokens", "4", "--gen-tokens", "3", "--probes", "0");
+        Run r = run("bench", "generate", "--model", "synthetic:tiny", "--prompt-tokens", "4", "--gen-tokens", "3");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("decode: 3 tokens"), r.out());
         assertFalse(r.out().contains("bandwidth"), r.out());
         // fewer tokens than parts: one part per token, a probe around each
-        r = run("bench", "generate", "--model", "synthetic:tiny", "--prompt-tokens", "4", "--gen-tokens", "3");
+        r = run("bench", "generate", "--model", "synthetic:tiny", "--prompt-tokens", "4", "--gen-tokens", "3", "--probes", "8");
         assertTrue(r.out().contains("(4 reads of"), r.out());
         r = run("bench", "generate", "--model", "synthetic:tiny", "--prompt-tokens", "4", "--gen-tokens", "3", "--probes", "-1");
         assertNotEquals(0, r.code());
