@@ -145,15 +145,16 @@ final class BenchCommand implements Runnable {
                 // bandwidth has drifted by 1.5x within minutes). Probe time is not decode time.
                 double[] probeS = new double[parts + 1], partS = new double[Math.max(1, parts)];
                 long probeCpu = 0, probeWall = 0, decodeCpu = 0, decodeWall = 0;
-                for (int k = 0, done = 0; k < Math.max(1, parts); k++) {
-                    if (parts > 0) {
+                for (int k = 0, done = 0, nParts = Math.max(1, parts); k <= nParts; k++) {
+                    if (parts > 0) {   // the read before part k, or after the last one when k = parts
                         long q0 = System.nanoTime(), qc0 = processCpuNanos();
                         sink += Streaming.sumAll(streamed);
                         probeS[k] = (System.nanoTime() - q0) / 1e9;
                         probeCpu += processCpuNanos() - qc0;
                         probeWall += System.nanoTime() - q0;
                     }
-                    int end = parts > 0 ? (int) ((long) genTokens * (k + 1) / parts) : genTokens;
+                    if (k == nParts) break;
+                    int end = (int) ((long) genTokens * (k + 1) / nParts);
                     long s0 = System.nanoTime(), sc0 = processCpuNanos();
                     for (; done < end; done++) {
                         one[0] = Sampler.argmax(logits, 0, vocab);
@@ -162,13 +163,6 @@ final class BenchCommand implements Runnable {
                     partS[k] = (System.nanoTime() - s0) / 1e9;
                     decodeCpu += processCpuNanos() - sc0;
                     decodeWall += System.nanoTime() - s0;
-                }
-                if (parts > 0) {
-                    long q0 = System.nanoTime(), qc0 = processCpuNanos();
-                    sink += Streaming.sumAll(streamed);
-                    probeS[parts] = (System.nanoTime() - q0) / 1e9;
-                    probeCpu += processCpuNanos() - qc0;
-                    probeWall += System.nanoTime() - q0;
                 }
                 double prefillS = (p1 - p0) / 1e9, decodeS = decodeWall / 1e9;
                 System.out.printf(Locale.ROOT, "prefill: %d tokens in %.3f s = %.2f tok/s (%s)%n", promptTokens, prefillS, promptTokens / prefillS,
