@@ -80,8 +80,10 @@ final class BenchCommand implements Runnable {
         @Option(names = "--threads", description = "Worker threads (default: all processors).")
         Integer threads;
 
-        // Off by default: the probe's Vector API sum runs profiled, with heap-allocated vectors, until C2 has
-        // compiled it, and in some processes that garbage grew the young generation (peak RSS +90-430 MiB).
+        // Off by default, so that peak RSS stays comparable with runs without it: the reads make the run
+        // longer, and peak RSS then more often includes more of the young generation that load and prefill
+        // grew (-Xlog:gc: eden at about 1.2 GB in every run; peak RSS 1728-2205 MiB depending on how much
+        // of it was touched before the end; 3 of 10 runs above 1.8 GB with probes, 0 of 10 without).
         @Option(names = "--probes", defaultValue = "0", description = "Cut decode into this many parts, with a read of "
                 + "all the weights it streams before each part and after the last: the memory bandwidth limit, measured "
                 + "alongside (may raise peak RSS; default: ${DEFAULT-VALUE}, no probe).")
