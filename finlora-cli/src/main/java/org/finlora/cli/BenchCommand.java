@@ -146,6 +146,7 @@ final class BenchCommand implements Runnable {
                 // the last, so the limit is measured within seconds of the decode it bounds (on this VM the
                 // bandwidth has drifted by 1.5x within minutes). Probe time is not decode time.
                 double[] probeS = new double[parts + 1], partS = new double[Math.max(1, parts)];
+                int[] partTokens = new int[partS.length];
                 long probeCpu = 0, probeWall = 0, decodeCpu = 0, decodeWall = 0;
                 for (int k = 0, done = 0, nParts = Math.max(1, parts); k <= nParts; k++) {
                     if (parts > 0) {   // the read before part k, or after the last one when k = parts
@@ -157,6 +158,7 @@ final class BenchCommand implements Runnable {
                     }
                     if (k == nParts) break;
                     int end = (int) ((long) genTokens * (k + 1) / nParts);
+                    partTokens[k] = end - done;
                     long s0 = System.nanoTime(), sc0 = processCpuNanos();
                     for (; done < end; done++) {
                         one[0] = Sampler.argmax(logits, 0, vocab);
@@ -171,7 +173,7 @@ final class BenchCommand implements Runnable {
                         cores(c1 - c0, p1 - p0));
                 System.out.printf(Locale.ROOT, "decode: %d tokens in %.3f s = %.2f tok/s (%.2f GB/s of weights streamed, %s)%n",
                         genTokens, decodeS, genTokens / decodeS, perToken * (genTokens / decodeS) / 1e9, cores(decodeCpu, decodeWall));
-                if (parts > 0) printBandwidthLimit(genTokens, parts, perToken, decodeS, partS, probeS, probeBytes, cores(probeCpu, probeWall));
+                if (parts > 0) printBandwidthLimit(genTokens, parts, perToken, decodeS, partTokens, partS, probeS, probeBytes, cores(probeCpu, probeWall));
                 System.out.println("peak RSS: " + mib(peakRssBytes()));
             }
         }
@@ -182,8 +184,8 @@ final class BenchCommand implements Runnable {
      * taken between its parts, and decode as a share of it; also the lowest and highest share of a single
      * part, against the mean of the two probes around it.
      */
-    static void printBandwidthLimit(int genTokens, int parts, long perToken, double decodeS, double[] partS, double[] probeS,
-                                    long probeBytes, String probeCores) {
+    static void printBandwidthLimit(int genTokens, int parts, long perToken, double decodeS, int[] partTokens, double[] partS,
+                                    double[] probeS, long probeBytes, String probeCores) {
         double[] gbs = new double[parts + 1];
         for (int k = 0; k <= parts; k++) gbs[k] = probeBytes / probeS[k] / 1e9;
         double[] sorted = gbs.clone();
@@ -193,8 +195,7 @@ final class BenchCommand implements Runnable {
         double share = genTokens / decodeS / limit;
         double lo = Double.MAX_VALUE, hi = 0;
         for (int k = 0; k < parts; k++) {
-            int tokens = (int) ((long) genTokens * (k + 1) / parts) - (int) ((long) genTokens * k / parts);
-            double partGbs = perToken * (tokens / partS[k]) / 1e9;
+            double partGbs = perToken * (partTokens[k] / partS[k]) / 1e9;
             double r = partGbs / ((gbs[k] + gbs[k + 1]) / 2);
             lo = Math.min(lo, r);
             hi = Math.max(hi, r);

@@ -148,7 +148,7 @@ public final class LlamaWeights {
     public List<MemorySegment> decodeStorage() {
         List<MemorySegment> s = new ArrayList<>();
         for (Layer l : layers) {
-            for (WeightMatrix w : new WeightMatrix[]{l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down}) s.add(w.storage());
+            for (String name : LINEAR_NAMES) s.add(l.linear(name).storage());
         }
         s.add(lmHead.storage());
         return s;
