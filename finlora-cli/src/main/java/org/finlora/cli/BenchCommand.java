@@ -51,6 +51,13 @@ final class BenchCommand implements Runnable {
         return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : -1;
     }
 
+    /** Bytes allocated on the heap so far by all live threads, or -1 where the JVM does not count them. */
+    static long heapAllocatedBytes() {
+        var threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        return threads instanceof com.sun.management.ThreadMXBean sun && sun.isThreadAllocatedMemorySupported()
+                && sun.isThreadAllocatedMemoryEnabled() ? sun.getTotalThreadAllocatedBytes() : -1;
+    }
+
     /** "x.xx cores busy": how much CPU this process actually got over an interval (other load steals the rest). */
     static String cores(long cpuNanos, long wallNanos) {
         return cpuNanos < 0 ? "cpu n/a" : String.format(Locale.ROOT, "%.2f cores busy", (double) cpuNanos / wallNanos);
@@ -147,7 +154,7 @@ final class BenchCommand implements Runnable {
                 // bandwidth has drifted by 1.5x within minutes). Probe time is not decode time.
                 double[] probeS = new double[parts + 1], partS = new double[Math.max(1, parts)];
                 int[] partTokens = new int[partS.length];
-                long probeCpu = 0, probeWall = 0, decodeCpu = 0, decodeWall = 0;
+                long probeCpu = 0, probeWall = 0, decodeCpu = 0, decodeWall = 0, decodeAlloc = 0;
                 for (int k = 0, done = 0, nParts = Math.max(1, parts); k <= nParts; k++) {
                     if (parts > 0) {   // the read before part k, or after the last one when k = parts
                         long q0 = System.nanoTime(), qc0 = processCpuNanos();
@@ -159,7 +166,7 @@ final class BenchCommand implements Runnable {
                     if (k == nParts) break;
                     int end = (int) ((long) genTokens * (k + 1) / nParts);
                     partTokens[k] = end - done;
-                    long s0 = System.nanoTime(), sc0 = processCpuNanos();
+                    long s0 = System.nanoTime(), sc0 = processCpuNanos(), sa0 = heapAllocatedBytes();
                     for (; done < end; done++) {
                         one[0] = Sampler.argmax(logits, 0, vocab);
                         logits = m.forward(cache, one, 0, 1, pos++, false);
@@ -167,12 +174,15 @@ final class BenchCommand implements Runnable {
                     partS[k] = (System.nanoTime() - s0) / 1e9;
                     decodeCpu += processCpuNanos() - sc0;
                     decodeWall += System.nanoTime() - s0;
+                    decodeAlloc = decodeAlloc < 0 || sa0 < 0 ? -1 : decodeAlloc + heapAllocatedBytes() - sa0;
                 }
                 double prefillS = (p1 - p0) / 1e9, decodeS = decodeWall / 1e9;
                 System.out.printf(Locale.ROOT, "prefill: %d tokens in %.3f s = %.2f tok/s (%s)%n", promptTokens, prefillS, promptTokens / prefillS,
                         cores(c1 - c0, p1 - p0));
                 System.out.printf(Locale.ROOT, "decode: %d tokens in %.3f s = %.2f tok/s (%.2f GB/s of weights streamed, %s)%n",
                         genTokens, decodeS, genTokens / decodeS, perToken * (genTokens / decodeS) / 1e9, cores(decodeCpu, decodeWall));
+                // A kernel that C2 compiled with boxed vectors allocates megabytes per token (a few KiB otherwise).
+                if (decodeAlloc >= 0) System.out.printf(Locale.ROOT, "decode heap allocation: %.1f KiB/token%n", decodeAlloc / 1024.0 / genTokens);
                 if (parts > 0) printBandwidthLimit(genTokens, parts, perToken, decodeS, partTokens, partS, probeS, probeBytes, cores(probeCpu, probeWall));
                 System.out.println("peak RSS: " + mib(peakRssBytes()));
             }

@@ -33,6 +33,11 @@ public final class Vectors {
     public static final boolean ENABLED = !"false".equalsIgnoreCase(System.getProperty("finlora.vector", "true"))
             && FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 256;
 
+    static {
+        // Before any kernel is hot enough for C2: the directive applies to compiles that start after it.
+        if (ENABLED) C2Directives.installed();
+    }
+
     private Vectors() {
     }
 }

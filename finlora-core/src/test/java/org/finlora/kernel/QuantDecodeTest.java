@@ -204,7 +204,7 @@ class QuantDecodeTest {
     @Test
     void q4RowTilesMatchTheScalarReferenceBitForBit() {
         Assumptions.assumeTrue(Vectors.ENABLED, "Vector API disabled");
-        for (int rows : new int[]{16, 37, 48}) {
+        for (int rows : new int[]{16, 37, 48, 80}) {   // 48 and 80: pairs of full tiles (tileDot2) and a single one
             int cols = 160;
             Q4_0Matrix m = new Q4_0Matrix(rows, cols, randomQ4(rows, cols, rows));
             float[] x = activations(cols, 11 + rows);
@@ -213,7 +213,7 @@ class QuantDecodeTest {
             m.matmul(x, yV, 1, true);
             for (int r = 0; r < rows; r++) assertEquals(Float.floatToRawIntBits(yS[r]), Float.floatToRawIntBits(yV[r]), "rows " + rows + ", row " + r);
             // ranges that cut tiles: each thread computes a cut tile whole and stores its own rows
-            int[][] ranges = {{3, 29}, {16, 32}, {0, 1}, {15, 17}, {rows - 5, rows}};
+            int[][] ranges = {{3, 29}, {16, 32}, {0, 1}, {15, 17}, {rows - 5, rows}, {16, 64}, {5, 70}, {0, 64}};
             for (int[] range : ranges) {
                 if (range[1] > rows) continue;
                 float[] y = new float[rows];
