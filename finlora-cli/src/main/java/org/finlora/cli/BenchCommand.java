@@ -181,7 +181,8 @@ final class BenchCommand implements Runnable {
                         cores(c1 - c0, p1 - p0));
                 System.out.printf(Locale.ROOT, "decode: %d tokens in %.3f s = %.2f tok/s (%.2f GB/s of weights streamed, %s)%n",
                         genTokens, decodeS, genTokens / decodeS, perToken * (genTokens / decodeS) / 1e9, cores(decodeCpu, decodeWall));
-                // A kernel that C2 compiled with boxed vectors allocates megabytes per token (a few KiB otherwise).
+                // A kernel compiled with boxed vectors allocates megabytes per token on top of the usual (about 0.7 MiB
+                // per token for the 1B model, mostly the new logits array).
                 if (decodeAlloc >= 0) System.out.printf(Locale.ROOT, "decode heap allocation: %.1f KiB/token%n", decodeAlloc / 1024.0 / genTokens);
                 if (parts > 0) printBandwidthLimit(genTokens, parts, perToken, decodeS, partTokens, partS, probeS, probeBytes, cores(probeCpu, probeWall));
                 System.out.println("peak RSS: " + mib(peakRssBytes()));
