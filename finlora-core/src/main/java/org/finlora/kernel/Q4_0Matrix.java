@@ -380,7 +380,10 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
             a0.add(a1).intoArray(lanes, 0);
             b0.add(b1).intoArray(lanes, TILE);
             float da = sa[b];
-            for (int k = 0; k < 2; k++) {   // the fold of tileDot, once per tile, from the lanes stored above
+            // The fold of tileDot, once per tile, from the lanes stored above. Written out in both kernels:
+            // one shared static helper taking the lanes through this array decoded at 24.4-26.4 against
+            // 27.5-32.0 tok/s (7 interleaved pairs).
+            for (int k = 0; k < 2; k++) {
                 long blk = (k == 0 ? baseA : baseB) + (long) TILE_BLOCK_BYTES * b;
                 IntVector sum = (IntVector) ShortVector.fromArray(S16, lanes, TILE * k).reinterpretShape(I8, 0);
                 FloatVector sumEven = (FloatVector) sum.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convertShape(VectorOperators.I2F, F, 0);
