@@ -17,9 +17,9 @@ import java.nio.file.Path;
  * box type produced by the input's own intrinsic; until a cleanup pass has run, it carries only the
  * abstract type, the intrinsic fails ({@code -XX:+PrintIntrinsics}: "unbox failed v2=CheckCastPP") and
  * the Java fallback, which allocates a vector per operation, stays in the compiled kernel. Whether a
- * cleanup falls in between depends on node counts that vary with the profile, so one process in 5-10
+ * cleanup falls in between depends on node counts that vary with the profile, so 6 of 38 processes
  * compiled the two-tile q4_0 kernel that way (decode 12-19 against 28 tok/s, 30-40 young GCs in 64
- * tokens instead of 12) and the same process never recovered. With the cleanup forced, 0 of 34 did
+ * tokens instead of 12) and none of them recovered. With the cleanup forced, 0 of 56 did
  * (docs/performance.md, ninth session).
  *
  * <p>The directive is a diagnostic option, but the DiagnosticCommand MBean accepts it without
