@@ -243,7 +243,7 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
             for (int k = 0; k < TILE; k++) d[k] = Float.float16ToFloat(data.get(Floats.I16_LE, blk + 2L * k));
             FloatVector d0 = FloatVector.fromArray(F, d, 0), d1 = FloatVector.fromArray(F, d, 8);
             for (int u = 0; u < UNITS; u++) {
-                // one 256-bit load, as in tileDot (a second shape of the same load gave C2 a two-type profile
+                // one 256-bit load, as in tilePairDot (a second shape of the same load gave C2 a two-type profile
                 // at the shared load method), widened in two parts: rows 0-7, then rows 8-15
                 ShortVector v = ShortVector.fromMemorySegment(S16, data, blk + SCALES + 32L * u, ByteOrder.LITTLE_ENDIAN);
                 IntVector p0 = (IntVector) v.convertShape(VectorOperators.ZERO_EXTEND_S2I, I8, 0);
@@ -292,11 +292,11 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
     }
 
     /**
-     * Full tiles run the tile kernel. A tile cut by r0 or r1 is computed whole and only its rows in range
-     * stored, so two threads sharing it get bit-identical rows; the partial last tile and the scalar path
-     * take the row dots. Pairs of full tiles in range go through {@link #tileDot2}, which shares each
-     * coefficient load between the two tiles (30 against 26 G weights/s from cache; decode median 28.3
-     * against 25.4 tok/s in 12 interleaved pairs).
+     * Full tiles run the tile kernel two at a time (each coefficient load serves both: decode median 28.3
+     * against 25.4 tok/s for one tile per pass, 12 interleaved pairs). A tile left alone, at the end of a
+     * range or cut by r0 or r1, runs through the same kernel paired with itself (its second read comes from
+     * cache) and only its rows in range are stored, so two threads sharing a tile get bit-identical rows.
+     * The partial last tile and the scalar path take the row dots.
      */
     @Override
     void decodeRows(ActivationQ8 a, float[] y, int r0, int r1, boolean vector) {
@@ -305,28 +305,28 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
             return;
         }
         int fullTiles = rows / TILE;
-        float[] sums = new float[2 * TILE], cut = null;   // per call, not per tile: the tile kernel's lane sums
+        short[] c = a.q4Coefficients();
+        float[] sums = new float[2 * TILE], cut = null;   // per call, not per tile: the kernel's scratch
         short[] lanes = new short[2 * TILE];
         for (int t = r0 / TILE; t * TILE < r1; t++) {
             int lo = Math.max(r0, t * TILE), hi = Math.min(r1, (t + 1) * TILE);
-            if (hi - lo == TILE && t + 1 < fullTiles && (t + 2) * TILE <= r1) {
-                tileDot2(data, nb, tileBase(t), tileBase(t + 1), a.q4Coefficients(), a.q4Offset, a.scale, lanes, sums, y, t * TILE);
-                t++;
-            } else if (t >= fullTiles) {
+            if (t >= fullTiles) {
                 for (int r = lo; r < hi; r++) y[r] = dot(r, a, false);
-            } else if (hi - lo == TILE) {
-                tileDot(t, a, sums, y, t * TILE);
+            } else if (hi - lo == TILE && t + 1 < fullTiles && (t + 2) * TILE <= r1) {
+                tilePairDot(data, nb, tileBase(t), tileBase(t + 1), c, a.q4Offset, a.scale, lanes, sums, y, t * TILE);
+                t++;
             } else {
-                if (cut == null) cut = new float[TILE];
-                tileDot(t, a, sums, cut, 0);
+                if (cut == null) cut = new float[2 * TILE];
+                tilePairDot(data, nb, tileBase(t), tileBase(t), c, a.q4Offset, a.scale, lanes, sums, cut, 0);
                 System.arraycopy(cut, lo - t * TILE, y, lo, hi - lo);
             }
         }
     }
 
     /**
-     * Rows 16t .. 16t + 15 of a full tile · a, into out[off, off + 16); sums is 16 floats of the caller's
-     * scratch. Short lane k sums row k's (q - 8) · qa over a block. A unit's lane is v = n0 + 16 n1 +
+     * Rows of the full tiles at baseA then baseB (16 each) · a, into out[off, off + 32); lanes (32 shorts)
+     * and sums (32 floats) are the caller's scratch. Each coefficient load serves both tiles. Short lane k
+     * of a tile sums row k's (q - 8) · qa over a block. A unit's lane is v = n0 + 16 n1 +
      * 256 n2 + 4096 n3 (the nibbles of columns c0..c3 = u, u + 16, u + 8, u + 24), so v >>> 4i =
      * sum over m >= i of 16^(m - i) n_m, and with the coefficients of {@link ActivationQ8#q4Coefficients}
      * (C0 = qa(c0), Ci = qa(ci) - 16 qa(c(i-1))) the sum over i of Ci · (v >>> 4i) telescopes to
@@ -334,7 +334,9 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
      * start at -8 · sum(qa) and may wrap around 16 bits on the way, but only additions and
      * multiplications mod 2^16 are involved, so the final lane is the exact sum, which fits: |sum| <=
      * 32 · 8 · 127 = 32512. Each row then adds sum · (d_w · d_a) per block, in block order: the scalar
-     * reference's float operations.
+     * reference's float operations. The fold reads the lane sums back from {@code lanes}, one loop body
+     * for both tiles (a static helper for it, with no vector arguments, decoded at 24.4-26.4 against
+     * 27.5-32.0 tok/s, 7 interleaved pairs).
      *
      * <p>The shape of this method is what keeps C2 reliable. The unit loop is not a counted loop (its exit
      * tests u & 7), so C2 does not unroll it: unrolled, it spilled (0.78-0.90x). Written out eight times
@@ -342,27 +344,20 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
      * in memory) compiled the method with boxed vectors (decode 8-17 tok/s, or up to +1500 MiB RSS); with
      * the loop, 0 of 32 (docs/performance.md). Everything is in this one method: helper methods got compiled on their own,
      * grew past C2's inlining size and then boxed their vector arguments. (The boxed compiles that remained,
-     * about 1 in 45 processes, had the cause {@link C2Directives} removes.)
+     * about 1 in 45 processes for one tile per pass and 6 in 38 for two, had the cause {@link C2Directives}
+     * removes.)
      */
-    private void tileDot(int t, ActivationQ8 a, float[] sums, float[] out, int off) {
-        tileDot(data, nb, tileBase(t), a.q4Coefficients(), a.q4Offset, a.scale, sums, out, off);
-    }
-
-    /**
-     * Two adjacent full tiles at once, sharing each coefficient load: rows of tile A then tile B into
-     * out[off, off + 32), the same float operations per row as {@link #tileDot}. The block's lane sums
-     * go through {@code lanes} so that the fold is one loop body for both tiles. This kernel boxed its
-     * vectors in about 1 process of 8 until {@link C2Directives} forced C2's cleanup between late inlines.
-     */
-    private static void tileDot2(MemorySegment data, int nb, long baseA, long baseB, short[] c, short[] offset8, float[] sa,
+    private static void tilePairDot(MemorySegment data, int nb, long baseA, long baseB, short[] c, short[] offset8, float[] sa,
                                  short[] lanes, float[] sums, float[] out, int off) {
+        // The row sums stay in sums (rows 2k of a tile in its first 8 floats, rows 2k + 1 in the next 8), not
+        // in vectors carried around the block loop (boxed compiles once sat in the fallback of those stores).
         for (int i = 0; i < 2 * TILE; i++) sums[i] = 0f;
         for (int b = 0; b < nb; b++) {
             ShortVector a0 = ShortVector.broadcast(S16, offset8[b]), a1 = ShortVector.zero(S16), b0 = a0, b1 = a1;
             long oA = baseA + (long) TILE_BLOCK_BYTES * b + SCALES, oB = baseB + (long) TILE_BLOCK_BYTES * b + SCALES;
             int x = 512 * b;
             int u = 0;
-            do {
+            do {   // not a counted loop (exit test on u & 7): C2 does not unroll it, which spilled
                 ShortVector va = ShortVector.fromMemorySegment(S16, data, oA + 32L * u, ByteOrder.LITTLE_ENDIAN);
                 ShortVector vb = ShortVector.fromMemorySegment(S16, data, oB + 32L * u, ByteOrder.LITTLE_ENDIAN);
                 int xu = x + 64 * u;
@@ -381,9 +376,12 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
             a0.add(a1).intoArray(lanes, 0);
             b0.add(b1).intoArray(lanes, TILE);
             float da = sa[b];
-            // The fold of tileDot, once per tile, from the lanes stored above. Written out in both kernels:
-            // one shared static helper taking the lanes through this array decoded at 24.4-26.4 against
-            // 27.5-32.0 tok/s (7 interleaved pairs).
+            // Fold, once per tile, from the lane sums stored above (every conversion names its species, so it
+            // is a constant when C2 parses the call): the 16 short sums read as 8 ints, each holding rows 2k
+            // (low half) and 2k + 1 (high half), split by sign-extending shifts; the 16 f16 scales read the
+            // same way and turned into floats exactly as Float.float16ToFloat for finite values (checked at
+            // construction): exponent and mantissa moved into a float (exponent 112 too small, f16 subnormals
+            // becoming float subnormals), times 2^112, which is exact, then the sign.
             for (int k = 0; k < 2; k++) {
                 long blk = (k == 0 ? baseA : baseB) + (long) TILE_BLOCK_BYTES * b;
                 IntVector sum = (IntVector) ShortVector.fromArray(S16, lanes, TILE * k).reinterpretShape(I8, 0);
@@ -403,49 +401,6 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
                 out[off + TILE * k + 2 * i] = sums[16 * k + i];
                 out[off + TILE * k + 2 * i + 1] = sums[16 * k + 8 + i];
             }
-        }
-    }
-
-    private static void tileDot(MemorySegment data, int nb, long base, short[] c, short[] offset8, float[] sa, float[] sums, float[] out, int off) {
-        // The row sums stay in sums[0, 8) (rows 2k) and sums[8, 16) (rows 2k + 1), not in vectors carried
-        // around the block loop (the boxed compiles above sat in the fallback of the final vector stores).
-        FloatVector.zero(F).intoArray(sums, 0);
-        FloatVector.zero(F).intoArray(sums, 8);
-        for (int b = 0; b < nb; b++) {
-            ShortVector s0 = ShortVector.broadcast(S16, offset8[b]), s1 = ShortVector.zero(S16);
-            long blk = base + (long) TILE_BLOCK_BYTES * b, o = blk + SCALES;
-            int x = 512 * b;             // per unit, four coefficients broadcast to 16 shorts each
-            int u = 0;
-            do {   // not a counted loop (exit test on u & 7): C2 does not unroll it, which spilled
-                ShortVector v = ShortVector.fromMemorySegment(S16, data, o + 32L * u, ByteOrder.LITTLE_ENDIAN);
-                int xu = x + 64 * u;
-                s0 = s0.add(v.mul(ShortVector.fromArray(S16, c, xu)));
-                s1 = s1.add(v.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, c, xu + 16)));
-                s0 = s0.add(v.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S16, c, xu + 32)));
-                s1 = s1.add(v.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, c, xu + 48)));
-                u++;
-            } while ((u & 7) != 0);
-            // Fold (every conversion names its species, so it is a constant when C2 parses the call and the
-            // intrinsic needs no late inlining): the 16 short sums read as 8 ints, each holding rows 2k (low half) and 2k + 1 (high half),
-            // split by sign-extending shifts; the 16 f16 scales read the same way and turned into floats
-            // exactly as Float.float16ToFloat for finite values (checked at construction): exponent and
-            // mantissa moved into a float (exponent 112 too small, f16 subnormals becoming float subnormals),
-            // times 2^112, which is exact, then the sign.
-            IntVector sum = (IntVector) s0.add(s1).reinterpretShape(I8, 0);
-            FloatVector sumEven = (FloatVector) sum.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convertShape(VectorOperators.I2F, F, 0);
-            FloatVector sumOdd = (FloatVector) sum.lanewise(VectorOperators.ASHR, 16).convertShape(VectorOperators.I2F, F, 0);
-            IntVector h = IntVector.fromMemorySegment(I8, data, blk, ByteOrder.LITTLE_ENDIAN);
-            FloatVector dEven = (FloatVector) ((IntVector) ((FloatVector) h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretShape(F, 0)).mul(0x1p112f)
-                    .reinterpretShape(I8, 0)).or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretShape(F, 0);
-            FloatVector dOdd = (FloatVector) ((IntVector) ((FloatVector) h.lanewise(VectorOperators.LSHR, 3).and(0x7fff << 13).reinterpretShape(F, 0)).mul(0x1p112f)
-                    .reinterpretShape(I8, 0)).or(h.and(0x80000000)).reinterpretShape(F, 0);
-            float da = sa[b];
-            FloatVector.fromArray(F, sums, 0).add(sumEven.mul(dEven.mul(da))).intoArray(sums, 0);
-            FloatVector.fromArray(F, sums, 8).add(sumOdd.mul(dOdd.mul(da))).intoArray(sums, 8);
-        }
-        for (int k = 0; k < 8; k++) {
-            out[off + 2 * k] = sums[k];
-            out[off + 2 * k + 1] = sums[8 + k];
         }
     }
 }

@@ -204,7 +204,7 @@ class QuantDecodeTest {
     @Test
     void q4RowTilesMatchTheScalarReferenceBitForBit() {
         Assumptions.assumeTrue(Vectors.ENABLED, "Vector API disabled");
-        for (int rows : new int[]{16, 37, 48, 80}) {   // 48 and 80: pairs of full tiles (tileDot2) and a single one
+        for (int rows : new int[]{16, 37, 48, 80}) {   // 48 and 80: pairs of full tiles and a single one (the pair kernel run on it twice)
             int cols = 160;
             Q4_0Matrix m = new Q4_0Matrix(rows, cols, randomQ4(rows, cols, rows));
             float[] x = activations(cols, 11 + rows);
