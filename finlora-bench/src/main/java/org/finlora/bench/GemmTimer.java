@@ -1,8 +1,8 @@
 package org.finlora.bench;
 
 import org.finlora.kernel.ComputeProbe;
-import org.finlora.kernel.Gemm;
 import org.finlora.kernel.Parallel;
+import org.finlora.kernel.Simd;
 import org.finlora.kernel.WeightFormats;
 import org.finlora.tensor.DType;
 import org.finlora.tensor.Tensor;
@@ -15,8 +15,8 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 
 /**
- * Times the training GEMM (Gemm.matmul / Gemm.matmulTransposed) directly, as KernelTimer times the
- * weights' own kernels: best wall time per call, GFLOPS at that best time, and GFLOPS per busy core
+ * Times the many-token products (the forward and input gradient GEMMs of training and prefill) of
+ * each format at this process's width: best wall time per call, GFLOPS at that best time, and GFLOPS per busy core
  * (flops over the process CPU time, which other processes' load dilutes less than wall time).
  * Usage: GemmTimer formats rows cols tokens fwd|bwd|both [seconds [threads]]
  * e.g. GemmTimer f32,nf4 2048 2048 1024 both 4 2
@@ -35,28 +35,30 @@ public final class GemmTimer {
         float[] x = new float[T * cols], y = new float[T * rows];
         for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
         for (int i = 0; i < y.length; i++) y[i] = (float) rnd.nextGaussian();
-        probe();
+        Simd simd = Simd.configured();
+        System.out.println("simd " + simd + " (" + simd.describe() + ")");
+        if (simd.vector()) probe(simd);
         for (String format : formats) {
-            WeightMatrix w = WeightFormats.get(format).fromTensor().apply(t);
-            if (!dir.equals("bwd")) time(format, "matmul", rows, cols, T, seconds, () -> Gemm.matmul(w, x, y, T));
-            if (!dir.equals("fwd")) time(format, "matmulTransposed", rows, cols, T, seconds, () -> Gemm.matmulTransposed(w, y, x, T));
+            WeightMatrix w = WeightFormats.parse(format).quantize(t, simd);
+            if (!dir.equals("bwd")) time(format, "matmul", rows, cols, T, seconds, () -> w.matmul(x, y, T));
+            if (!dir.equals("fwd")) time(format, "matmulTransposed", rows, cols, T, seconds, () -> w.matmulTransposed(y, x, T));
         }
     }
 
     /** The register-only FMA peak on one thread and on all pool threads, the ceiling for the GEMM figures. */
-    private static void probe() {
-        for (int i = 0; i < 3; i++) ComputeProbe.fmaChains();
+    private static void probe(Simd simd) {
+        for (int i = 0; i < 3; i++) ComputeProbe.fmaChains(simd);
         long b1 = Long.MAX_VALUE, bn = Long.MAX_VALUE;
         for (int i = 0; i < 5; i++) {
             long s = System.nanoTime();
-            ComputeProbe.fmaChains();
+            ComputeProbe.fmaChains(simd);
             b1 = Math.min(b1, System.nanoTime() - s);
             s = System.nanoTime();
-            ComputeProbe.fmaChainsOnEveryThread();
+            ComputeProbe.fmaChainsOnEveryThread(simd);
             bn = Math.min(bn, System.nanoTime() - s);
         }
         System.out.printf(Locale.ROOT, "FMA probe: %.1f GFLOPS on 1 thread, %.1f on %d threads%n",
-                ComputeProbe.flopsPerCall() / b1, Parallel.threads() * ComputeProbe.flopsPerCall() / bn, Parallel.threads());
+                ComputeProbe.flopsPerCall(simd) / b1, Parallel.threads() * ComputeProbe.flopsPerCall(simd) / bn, Parallel.threads());
     }
 
     private static void time(String format, String what, int rows, int cols, int T, double seconds, Runnable body) {

@@ -26,7 +26,7 @@ public final class KernelTimer {
         SplittableRandom rnd = new SplittableRandom(42);
         MemorySegment data = Arena.ofAuto().allocate(4L * rows * cols, 64);
         for (long i = 0; i < (long) rows * cols; i++) data.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, (float) (rnd.nextGaussian() * 0.02));
-        WeightMatrix w = WeightFormats.get(format).fromTensor().apply(new Tensor("w", DType.F32, new long[]{rows, cols}, data));
+        WeightMatrix w = WeightFormats.parse(format).quantize(new Tensor("w", DType.F32, new long[]{rows, cols}, data), org.finlora.kernel.Simd.configured());
         float[] x = new float[T * cols], y = new float[T * rows];
         for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
         for (int i = 0; i < y.length; i++) y[i] = (float) rnd.nextGaussian();

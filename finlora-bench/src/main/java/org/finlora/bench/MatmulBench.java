@@ -1,8 +1,6 @@
 package org.finlora.bench;
 
 import org.finlora.kernel.WeightFormats;
-import org.finlora.kernel.Bnb4bitMatrix;
-import org.finlora.quant.Bnb4bit;
 import org.finlora.tensor.DType;
 import org.finlora.tensor.Tensor;
 import org.finlora.tensor.WeightMatrix;
@@ -62,25 +60,11 @@ public class MatmulBench {
         MemorySegment data = Arena.ofAuto().allocate(4L * rows * cols, 64);
         for (long i = 0; i < (long) rows * cols; i++) data.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, (float) (rnd.nextGaussian() * 0.02));
         Tensor t = new Tensor("bench.weight", DType.F32, new long[]{rows, cols}, data);
-        w = switch (format) {
-            case "nf4" -> Bnb4bitMatrix.quantize(t, Bnb4bit.Type.NF4, 64, true);
-            case "bf16" -> org.finlora.kernel.Matrices.of(toBf16(t));
-            default -> WeightFormats.get(format).fromTensor().apply(t);
-        };
+        w = WeightFormats.parse(format).quantize(t, org.finlora.kernel.Simd.configured());
         x = new float[tokens * cols];
         for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
         y = new float[tokens * rows];
         dx = new float[tokens * cols];
-    }
-
-    static Tensor toBf16(Tensor t) {
-        long n = t.elementCount();
-        MemorySegment out = Arena.ofAuto().allocate(2 * n, 64);
-        for (long i = 0; i < n; i++) {
-            out.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i,
-                    org.finlora.tensor.Floats.floatToBf16(t.data().getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i)));
-        }
-        return new Tensor(t.name(), DType.BF16, t.shape(), out);
     }
 
     @Benchmark

@@ -5,8 +5,8 @@ import org.finlora.io.Checkpoint;
 import org.finlora.io.ModelLoader;
 import org.finlora.kernel.F32Matrix;
 import org.finlora.kernel.Parallel;
+import org.finlora.kernel.Simd;
 import org.finlora.kernel.Streaming;
-import org.finlora.kernel.Vectors;
 import org.finlora.model.KvCache;
 import org.finlora.model.LlamaModel;
 import org.finlora.model.LlamaWeights;
@@ -116,8 +116,9 @@ final class BenchCommand implements Runnable {
                 }
                 // Bytes one decode step streams: every block linear plus lm_head (an embedding lookup reads one row).
                 long perToken = w.byteSize() - (w.lmHead == w.tokenEmbedding ? 0 : w.tokenEmbedding.byteSize());
+                System.out.println(Host.line());
                 System.out.println("model: " + ck.source() + ", weights " + w.lmHead.format() + "/" + w.layers[0].wq().format()
-                        + " " + mib(w.byteSize()) + ", threads " + Parallel.threads() + ", vector " + Vectors.ENABLED);
+                        + " " + mib(w.byteSize()));
                 System.out.printf(Locale.ROOT, "load: %.2f s%n", loadS);
 
                 SplittableRandom rnd = new SplittableRandom(1);
@@ -136,7 +137,7 @@ final class BenchCommand implements Runnable {
                 long probeBytes = 0;
                 for (MemorySegment s : streamed) probeBytes += s.byteSize();
                 int parts = Math.min(probes, genTokens);
-                for (int i = 0; i < (parts > 0 ? 3 : 0); i++) sink += Streaming.sumAll(streamed);
+                for (int i = 0; i < (parts > 0 ? 3 : 0); i++) sink += Streaming.sumAll(w.simd, streamed);
 
                 KvCache cache = m.newCache(promptTokens + genTokens);
                 long c0 = processCpuNanos();
@@ -158,7 +159,7 @@ final class BenchCommand implements Runnable {
                 for (int k = 0, done = 0, nParts = Math.max(1, parts); k <= nParts; k++) {
                     if (parts > 0) {   // the read before part k, or after the last one when k = parts
                         long q0 = System.nanoTime(), qc0 = processCpuNanos();
-                        sink += Streaming.sumAll(streamed);
+                        sink += Streaming.sumAll(w.simd, streamed);
                         probeS[k] = (System.nanoTime() - q0) / 1e9;
                         probeCpu += processCpuNanos() - qc0;
                         probeWall += System.nanoTime() - q0;
@@ -246,11 +247,12 @@ final class BenchCommand implements Runnable {
             SplittableRandom rnd = new SplittableRandom(2);
             MemorySegment wSeg = Arena.ofAuto().allocate(4L * rows * cols, 64);
             for (long i = 0; i < (long) rows * cols; i++) wSeg.setAtIndex(Floats.F32_LE, i, (float) (rnd.nextDouble() - 0.5));
-            F32Matrix w = new F32Matrix(rows, cols, wSeg);
+            Simd simd = Simd.configured();
+            F32Matrix w = new F32Matrix(rows, cols, wSeg, simd);
             float[] x = new float[tokens * cols];
             for (int i = 0; i < x.length; i++) x[i] = (float) (rnd.nextDouble() - 0.5);
             float[] y = new float[tokens * rows];
-            System.out.println("threads " + Parallel.threads() + ", vector " + Vectors.ENABLED);
+            System.out.println(Host.line());
 
             double s = time(() -> w.matmul(x, y, tokens));
             System.out.printf(Locale.ROOT, "f32 matmul [%d x %d] x %d tokens: %.2f GFLOPS (%s)%n", rows, cols, tokens, 2.0 * rows * cols * tokens / s / 1e9, lastCores);
@@ -259,7 +261,7 @@ final class BenchCommand implements Runnable {
 
             org.finlora.tensor.Tensor wt = new org.finlora.tensor.Tensor("bench", org.finlora.tensor.DType.F32, new long[]{rows, cols}, wSeg);
             for (String f : formats) {
-                org.finlora.tensor.WeightMatrix q = org.finlora.kernel.WeightFormats.get(f).fromTensor().apply(wt);
+                org.finlora.tensor.WeightMatrix q = org.finlora.kernel.WeightFormats.parse(f).quantize(wt, simd);
                 double sq = time(() -> q.matmul(x, y, 1));
                 System.out.printf(Locale.ROOT, "%s matvec [%d x %d]: %.2f GB/s of weights, %.2f G weights/s (%s)%n", f, rows, cols,
                         q.byteSize() / sq / 1e9, (double) rows * cols / sq / 1e9, lastCores);
@@ -269,13 +271,17 @@ final class BenchCommand implements Runnable {
 
             MemorySegment buf = Arena.ofAuto().allocate((long) streamMib << 20, 64);
             buf.fill((byte) 1);
-            double ss = time(() -> Streaming.sumFloats(buf));
+            double ss = time(() -> Streaming.sumFloats(simd, buf));
             System.out.printf(Locale.ROOT, "memory read bandwidth (%d MiB stream): %.2f GB/s (%s)%n", streamMib, buf.byteSize() / ss / 1e9, lastCores);
 
-            double c1 = time(org.finlora.kernel.ComputeProbe::fmaChains);
-            double cn = time(org.finlora.kernel.ComputeProbe::fmaChainsOnEveryThread);
-            double g1 = org.finlora.kernel.ComputeProbe.flopsPerCall() / c1 / 1e9;
-            double gn = Parallel.threads() * org.finlora.kernel.ComputeProbe.flopsPerCall() / cn / 1e9;
+            if (!simd.vector()) {
+                System.out.println("peak RSS: " + mib(peakRssBytes()));
+                return;
+            }
+            double c1 = time(() -> org.finlora.kernel.ComputeProbe.fmaChains(simd));
+            double cn = time(() -> org.finlora.kernel.ComputeProbe.fmaChainsOnEveryThread(simd));
+            double g1 = org.finlora.kernel.ComputeProbe.flopsPerCall(simd) / c1 / 1e9;
+            double gn = Parallel.threads() * org.finlora.kernel.ComputeProbe.flopsPerCall(simd) / cn / 1e9;
             System.out.printf(Locale.ROOT, "vector FMA throughput: 1 thread %.1f GFLOPS, %d threads %.1f GFLOPS = %.2fx (%s)%n", g1,
                     Parallel.threads(), gn, gn / g1, lastCores);
             System.out.println("peak RSS: " + mib(peakRssBytes()));

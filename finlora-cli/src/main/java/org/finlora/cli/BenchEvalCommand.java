@@ -9,7 +9,6 @@ import org.finlora.eval.TaskResult;
 import org.finlora.io.Checkpoint;
 import org.finlora.io.ModelLoader;
 import org.finlora.kernel.Parallel;
-import org.finlora.kernel.Vectors;
 import org.finlora.model.BatchGenerator;
 import org.finlora.model.LlamaModel;
 import picocli.CommandLine.Command;
@@ -81,8 +80,9 @@ final class BenchEvalCommand implements Runnable {
 
         try (Checkpoint ck = ModelLoader.load(model, tokenizer)) {
             LlamaModel m = LlamaModel.load(ck, quant);
-            System.out.printf(Locale.ROOT, "model %s, task %s, %d examples (max %d new tokens), threads %d, vector %s, prefix reuse across calls %s%n",
-                    ck.source(), t.name(), examples.size(), t.maxNewTokens(), Parallel.threads(), Vectors.ENABLED, prefixReuse);
+            System.out.println(Host.line());
+            System.out.printf(Locale.ROOT, "model %s, task %s, %d examples (max %d new tokens), prefix reuse across calls %s%n",
+                    ck.source(), t.name(), examples.size(), t.maxNewTokens(), prefixReuse);
             // Batch size 1 first: it is the reference for the ratios and the answers.
             List<Integer> order = new ArrayList<>(new LinkedHashSet<>(batchSizes));
             if (order.remove(Integer.valueOf(1))) order.addFirst(1);

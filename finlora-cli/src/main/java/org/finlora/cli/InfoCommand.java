@@ -23,6 +23,7 @@ final class InfoCommand implements Runnable {
 
     @Override
     public void run() {
+        System.out.println("machine:      " + Host.line());
         if (model.startsWith("synthetic:")) {
             // synthetic weights are built on access: describe them from the preset, without building 70B of tensors
             String preset = model.substring("synthetic:".length());

@@ -1,6 +1,7 @@
 package org.finlora.cli;
 
 import org.finlora.FinloraException;
+import org.finlora.kernel.Simd;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -8,6 +9,10 @@ import picocli.CommandLine.Option;
 /** The {@code finlora} command: one subcommand per job; user errors print one line and exit 1. */
 @Command(name = "finlora", mixinStandardHelpOptions = true, version = "FinLoRA-J 0.1.0",
         description = "Local finetuning, evaluation and serving of quantized financial LLMs with LoRA adapters.",
+        footer = {"", "Environment:",
+                "  FINLORA_SIMD=scalar|128|256|512  vector width of the kernels (java -Dfinlora.simd=...); default: the widest",
+                "                                   the JVM offers. A width wider than that is refused (it would run emulated, far slower).",
+                "  FINLORA_JAVA_OPTS                extra JVM options (e.g. -Xmx20g)."},
         subcommands = {DemoCommand.class, InfoCommand.class, GenerateCommand.class, PerplexityCommand.class,
                 FinetuneCommand.class, EvalCommand.class, MergeCommand.class, QuantizeCommand.class, BenchCommand.class, TasksCommand.class})
 public final class Main implements Runnable {
@@ -34,6 +39,12 @@ public final class Main implements Runnable {
 
     /** Runs the CLI and returns the exit code (tests call this). */
     public static int run(String... args) {
+        try {
+            Simd.configured();   // a bad -Dfinlora.simd is one line before any command runs
+        } catch (FinloraException e) {
+            System.err.println("error: " + e.getMessage());
+            return 1;
+        }
         CommandLine cl = new CommandLine(new Main());
         addHelp(cl);
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {

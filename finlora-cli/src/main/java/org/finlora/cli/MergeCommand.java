@@ -165,7 +165,7 @@ final class MergeCommand implements Runnable {
         LlamaModel unmerged = new LlamaModel(AdaptedWeights.with(base, adapter));
         var tok = ck.tokenizer();
         try (Checkpoint merged = HfFolderLoader.load(output, false)) {
-            LlamaModel m = new LlamaModel(LlamaWeights.from(merged, Matrices::of, Matrices::of));
+            LlamaModel m = new LlamaModel(LlamaWeights.load(merged, null, base.simd));
             LlamaModel mq = quant == null || quant.equals("none") ? null : new LlamaModel(BaseWeights.load(merged, quant, false));
             double err = 0, errQ = 0, maxRef = 0;
             for (String p : PROMPTS) {

@@ -14,7 +14,12 @@ import org.finlora.kernel.Parallel;
 import org.finlora.model.LlamaConfig;
 import org.finlora.model.LlamaWeights;
 import org.finlora.quant.BnbTensors;
-import org.finlora.quant.QuantFormat;
+import org.finlora.kernel.Bnb4bitMatrix;
+import org.finlora.kernel.Int8VectorwiseMatrix;
+import org.finlora.kernel.RowMatrix;
+import org.finlora.kernel.Simd;
+import org.finlora.kernel.WeightFormat;
+import org.finlora.kernel.WeightFormats;
 import org.finlora.tensor.DType;
 import org.finlora.tensor.Tensor;
 import org.finlora.tensor.WeightMatrix;
@@ -58,7 +63,7 @@ final class QuantizeCommand implements Runnable {
     @Override
     public void run() {
         if (threads != null) Parallel.setThreads(threads);
-        QuantFormat q = format(quant);
+        WeightFormat q = format(quant);
         try {
             if (Files.exists(output) && (!Files.isDirectory(output) || !AtomicFiles.isEmptyDir(output))) {
                 throw new FinloraException("--output " + output + ": exists and is not an empty folder");
@@ -84,7 +89,7 @@ final class QuantizeCommand implements Runnable {
                 Files.move(tmp, output, StandardCopyOption.ATOMIC_MOVE);
                 tmp = null;
                 System.out.printf(Locale.ROOT, "quantized %s to %s: %d projections, %.3f bits/weight (codes + scales), model.safetensors %d bytes, %.1f s%n",
-                        model, q.name(), w.projections, 8.0 * w.projectionBytes / w.projectionWeights, w.fileBytes, (System.nanoTime() - t0) / 1e9);
+                        model, q.spec(), w.projections, 8.0 * w.projectionBytes / w.projectionWeights, w.fileBytes, (System.nanoTime() - t0) / 1e9);
                 System.out.println("written to " + output + (tokNote.isEmpty() ? "" : "; " + tokNote));
             } catch (IOException e) {
                 throw new FinloraException(output + ": cannot write the quantized model (" + e.getMessage() + ")", e);
@@ -95,15 +100,11 @@ final class QuantizeCommand implements Runnable {
     }
 
     /** The formats an HF bitsandbytes folder can hold; a one-line error for the others. */
-    static QuantFormat format(String spec) {
-        String base = spec.strip().toLowerCase(Locale.ROOT);
-        if (base.startsWith("q8_0") || base.startsWith("q4_0") || base.equals("f32")) {
-            throw new FinloraException("--quant " + spec + ": quantize writes bitsandbytes HF folders (nf4, fp4, int8); "
-                    + spec + " has no bitsandbytes layout (use --quant " + spec + " on load instead)");
-        }
-        QuantFormat q = QuantFormat.parse(spec);
-        if (q.kind != QuantFormat.Kind.NF4 && q.kind != QuantFormat.Kind.FP4 && q.kind != QuantFormat.Kind.INT8) {
-            throw new FinloraException("--quant " + spec + ": " + q.baseName() + " has no bitsandbytes layout; quantize supports nf4, fp4 and int8");
+    static WeightFormat format(String spec) {
+        WeightFormat q = WeightFormats.parse(spec);
+        if (!(q instanceof Bnb4bitMatrix.Format) && !(q instanceof Int8VectorwiseMatrix.Format)) {
+            throw new FinloraException("--quant " + spec + ": " + q.name() + " has no bitsandbytes layout; quantize writes bitsandbytes HF folders "
+                    + "(nf4, fp4, int8); use --quant " + spec + " on load instead");
         }
         return q;
     }
@@ -112,10 +113,11 @@ final class QuantizeCommand implements Runnable {
     }
 
     /** Writes model.safetensors and config.json of {@code ck} quantized to {@code q} into {@code dir}. */
-    static Written write(Checkpoint ck, QuantFormat q, Path dir) throws IOException {
+    static Written write(Checkpoint ck, WeightFormat q, Path dir) throws IOException {
         LlamaConfig c = ck.config();
+        Simd simd = Simd.configured();
         // every projection in its stored kernel format (bnb sources read as bnb), for dequantizing when needed
-        LlamaWeights stored = LlamaWeights.from(ck, Matrices::of, Matrices::of);
+        LlamaWeights stored = LlamaWeights.load(ck, null, simd);
         String dtype = dtypeName(ck.tensor("model.layers.0.self_attn.q_proj.weight").dtype());
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
         int n = 0;
@@ -125,9 +127,8 @@ final class QuantizeCommand implements Runnable {
                 String mod = LlamaWeights.LINEAR_NAMES[m];
                 String name = "model.layers." + l + (m < 4 ? ".self_attn." : ".mlp.") + mod + ".weight";
                 Tensor src = floatSource(ck.tensor(name), stored.layers[l].linear(mod), m, c);
-                WeightMatrix qm = q.quantize(src);
-                Map<String, Tensor> group = qm instanceof Bnb4bitMatrix b4 ? BnbTensors.write4bit(name, b4, dtype)
-                        : BnbTensors.write8bit(name, (Int8VectorwiseMatrix) qm);
+                RowMatrix qm = q.quantize(src, simd);
+                Map<String, Tensor> group = q.store(qm, name, dtype);
                 for (Tensor t : group.values()) {
                     w.add(t);
                     bytes += t.data().byteSize();
@@ -173,7 +174,7 @@ final class QuantizeCommand implements Runnable {
             w.add(t.name(), t.shape(), org.finlora.tensor.Floats.toFloatArray(t));
             return;
         }
-        WeightMatrix m = Matrices.of(t);
+        WeightMatrix m = Matrices.of(t, Simd.SCALAR);
         float[] all = new float[Math.toIntExact((long) m.rows * m.cols)];
         for (int r = 0; r < m.rows; r++) m.dequantizeRow(r, all, r * m.cols);
         w.add(t.name(), new long[]{m.rows, m.cols}, all);
@@ -188,22 +189,24 @@ final class QuantizeCommand implements Runnable {
     }
 
     /** The source's HF config (or one built from LlamaConfig) with quantization_config as transformers writes it. */
-    static String configJson(Checkpoint ck, QuantFormat q, String dtype) {
+    static String configJson(Checkpoint ck, WeightFormat q, String dtype) {
         ObjectNode n = org.finlora.io.HfConfigJson.of(ck);
         n.put("torch_dtype", dtype);
         // BitsAndBytesConfig.to_dict(), keys sorted as transformers' to_json_string writes them
-        boolean four = q.kind != QuantFormat.Kind.INT8;
+        Bnb4bitMatrix.Format q4 = q instanceof Bnb4bitMatrix.Format f ? f : null;
+        float threshold = q instanceof Int8VectorwiseMatrix.Format f ? f.threshold() : 6.0f;
+        boolean four = q4 != null;
         ObjectNode qc = n.putObject("quantization_config");
         qc.put("_load_in_4bit", four);
         qc.put("_load_in_8bit", !four);
         qc.put("bnb_4bit_compute_dtype", four ? dtype : "float32");
         qc.put("bnb_4bit_quant_storage", "uint8");
-        qc.put("bnb_4bit_quant_type", four ? q.baseName() : "fp4");
-        qc.put("bnb_4bit_use_double_quant", four && q.doubleQuant);
+        qc.put("bnb_4bit_quant_type", four ? q4.name() : "fp4");
+        qc.put("bnb_4bit_use_double_quant", four && q4.doubleQuant());
         qc.put("llm_int8_enable_fp32_cpu_offload", false);
         qc.put("llm_int8_has_fp16_weight", false);
         qc.putNull("llm_int8_skip_modules");
-        qc.put("llm_int8_threshold", four ? 6.0 : (double) q.threshold);
+        qc.put("llm_int8_threshold", four ? 6.0 : (double) threshold);
         qc.put("load_in_4bit", four);
         qc.put("load_in_8bit", !four);
         qc.put("quant_method", "bitsandbytes");

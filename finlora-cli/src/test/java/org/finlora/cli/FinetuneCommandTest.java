@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.finlora.io.Checkpoint;
 import org.finlora.io.HfFolderLoader;
-import org.finlora.kernel.Matrices;
+import org.finlora.kernel.Simd;
 import org.finlora.lora.AdaptedWeights;
 import org.finlora.lora.LoraAdapter;
 import org.finlora.lora.PeftAdapterIO;
@@ -99,7 +99,7 @@ class FinetuneCommandTest {
     void writtenAdapterLoadsAndChangesGeneration() {
         assertEquals(0, trained.code(), trained.err());
         try (Checkpoint ck = org.finlora.io.ModelLoader.load(stories.toString(), storiesTok)) {
-            LlamaWeights base = LlamaWeights.from(ck, Matrices::of, Matrices::of);
+            LlamaWeights base = LlamaWeights.load(ck, null, Simd.configured());
             LoraAdapter ad = PeftAdapterIO.load(adapterDir, ck.config());
             var tok = ck.tokenizer();
             int changed = 0, exact = 0;
@@ -136,7 +136,7 @@ class FinetuneCommandTest {
             assertTrue(d > 1e-3, "merged q_proj differs from the base by " + d);
             var tok = base.tokenizer();
             int[] ids = tok.encode(prompt(1), tok.addsBosByDefault());
-            int[] out = new Generator(new LlamaModel(LlamaWeights.from(ck, Matrices::of, Matrices::of)), tok).generate(ids, 10, new Sampler(0f, 1f, 0), x -> { });
+            int[] out = new Generator(new LlamaModel(LlamaWeights.load(ck, null, Simd.configured())), tok).generate(ids, 10, new Sampler(0f, 1f, 0), x -> { });
             assertEquals(LABELS[1], tok.decode(out, true).strip());
         }
     }

@@ -8,12 +8,12 @@ import org.finlora.io.HfFolderLoader;
 import org.finlora.io.ModelLoader;
 import org.finlora.kernel.Bnb4bitMatrix;
 import org.finlora.kernel.Int8VectorwiseMatrix;
-import org.finlora.kernel.Matrices;
+import org.finlora.kernel.Simd;
+import org.finlora.kernel.WeightFormat;
 import org.finlora.model.LlamaModel;
 import org.finlora.model.LlamaWeights;
 import org.finlora.model.SyntheticModels;
 import org.finlora.quant.DoubleQuant;
-import org.finlora.quant.QuantFormat;
 import org.finlora.tensor.DType;
 import org.finlora.tensor.Tensor;
 import org.finlora.tensor.WeightMatrix;
@@ -40,12 +40,12 @@ class QuantizeCommandTest {
 
     /** Writes {@code preset} quantized to {@code spec}, loads the folder back and compares with quantize-on-load. */
     private static void roundTrip(Path dir, DType dtype, String spec) throws Exception {
-        QuantFormat q = QuantizeCommand.format(spec);
+        WeightFormat q = QuantizeCommand.format(spec);
         try (Checkpoint src = SyntheticModels.create("tiny", dtype, 3)) {
             QuantizeCommand.write(src, q, dir);
-            LlamaWeights onLoad = LlamaWeights.from(src, q::quantize, Matrices::of);
+            LlamaWeights onLoad = LlamaWeights.load(src, q, Simd.configured());
             try (Checkpoint back = HfFolderLoader.load(dir, false)) {
-                LlamaWeights loaded = LlamaWeights.from(back, Matrices::of, Matrices::of);
+                LlamaWeights loaded = LlamaWeights.load(back, null, Simd.configured());
                 for (int l = 0; l < onLoad.layers.length; l++) {
                     for (String mod : LlamaWeights.LINEAR_NAMES) {
                         WeightMatrix a = onLoad.layers[l].linear(mod), b = loaded.layers[l].linear(mod);

@@ -4,10 +4,9 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
-import static org.finlora.kernel.Vectors.F;
-import static org.finlora.kernel.Vectors.I8;
-import static org.finlora.kernel.Vectors.S8;
+import java.util.Arrays;
 
 /**
  * A decode activation x[cols] quantized to int8 per 32-column block the way ggml quantizes the
@@ -32,13 +31,14 @@ public final class ActivationQ8 {
      */
     final short[] q4Offset;
     /**
-     * For each unit u of a block b of the q4_0 row tiles (columns c0..c3 = 32b + u, + 16, + 8, + 24,
-     * u = 0..7), four coefficients C0 = q(c0), Ci = q(ci) - 16 · q(c(i-1)) (|Ci| <= 2159), each repeated
-     * across 16 shorts, at [512b + 64u + 16i, + 16): one load per coefficient, at addresses linear in
-     * the unit. Filled on demand.
+     * For each unit u of a block b of the q4_0 row tiles of TILE rows (columns c0..c3 = 32b + u, + 16, + 8,
+     * + 24, u = 0..7), four coefficients C0 = q(c0), Ci = q(ci) - 16 · q(c(i-1)) (|Ci| <= 2159), each
+     * repeated across TILE shorts, at [32·TILE·b + 4·TILE·u + TILE·i, + TILE): one full-width load per
+     * coefficient, at addresses linear in the unit. Filled on demand.
      */
     private short[] coefficients = new short[0];
-    private boolean coefficientsFilled;
+    /** The TILE the coefficients were filled for, 0 when not filled since the last quantization. */
+    private int coefficientsTile;
     int cols;
 
     ActivationQ8(int cols) {
@@ -56,25 +56,20 @@ public final class ActivationQ8 {
         return h[0];
     }
 
-    /** A fresh instance holding x[xOff, xOff + cols) quantized (tests and one-off dots). */
-    public static ActivationQ8 of(float[] x, int xOff, int cols) {
+    /** A fresh instance holding x[xOff, xOff + cols) quantized at the given width (tests and one-off dots). */
+    public static ActivationQ8 of(float[] x, int xOff, int cols, Simd simd) {
         ActivationQ8 a = new ActivationQ8(cols);
-        a.quantize(x, xOff, cols);
+        a.quantize(x, xOff, cols, simd);
         return a;
     }
 
-    /** Quantizes x[xOff, xOff + cols) into this scratch; cols must be a multiple of 32. */
-    void quantize(float[] x, int xOff, int cols) {
-        quantize(x, xOff, cols, Vectors.ENABLED);
-    }
-
-    /** {@link #quantize(float[], int, int)} with the path chosen explicitly (both give identical results). */
-    void quantize(float[] x, int xOff, int cols, boolean vector) {
+    /** Quantizes x[xOff, xOff + cols) into this scratch at the given width (every width gives the same values); cols must be a multiple of 32. */
+    void quantize(float[] x, int xOff, int cols, Simd simd) {
         if (cols % BLOCK != 0) throw new IllegalArgumentException("int8 activations need cols divisible by 32, got " + cols);
         this.cols = cols;
-        coefficientsFilled = false;
+        coefficientsTile = 0;
         for (int b = 0; b < cols / BLOCK; b++) {
-            if (vector) quantizeBlockVector(x, xOff + b * BLOCK, b);
+            if (simd.vector()) quantizeBlockVector(simd, x, xOff + b * BLOCK, b);
             else quantizeBlockScalar(x, xOff + b * BLOCK, b);
         }
     }
@@ -92,48 +87,55 @@ public final class ActivationQ8 {
     }
 
     /**
-     * The vector path: amax over the block's four 8-float vectors, then per vector the rounding of
-     * {@link #roundHalfAway(float)} in lanes, clamped to [-127, 127]: truncate, then step away from zero
-     * when the dropped fraction v - trunc(v) (exact in float for |v| < 2^23; larger |v| are clamped
-     * anyway) is at least one half. Written as one method with a loop and no vector helper: with the
-     * rounding in a helper taking and returning vectors, decode processes compiled it on its own and
-     * boxed its vectors, about 80 MB/s of garbage (JFR allocation samples, 1B q4_0 decode).
+     * The vector path: amax over the block's float vectors (max is exact in any order), then per vector
+     * the rounding of {@link #roundHalfAway(float)} in lanes, clamped to [-127, 127]: truncate, then step
+     * away from zero when the dropped fraction v - trunc(v) (exact in float for |v| < 2^23; larger |v| are
+     * clamped anyway) is at least one half. Written as one method with a loop and no vector helper: with
+     * the rounding in a helper taking and returning vectors, decode processes compiled it on its own and
+     * boxed its vectors.
      */
-    private void quantizeBlockVector(float[] x, int o, int b) {
-        FloatVector v0 = FloatVector.fromArray(F, x, o), v1 = FloatVector.fromArray(F, x, o + 8);
-        FloatVector v2 = FloatVector.fromArray(F, x, o + 16), v3 = FloatVector.fromArray(F, x, o + 24);
-        float amax = v0.abs().max(v1.abs()).max(v2.abs().max(v3.abs())).reduceLanes(VectorOperators.MAX);
+    private void quantizeBlockVector(Simd simd, float[] x, int o, int b) {
+        VectorSpecies<Float> F = simd.floats();
+        VectorSpecies<Integer> I = simd.ints();
+        VectorSpecies<Short> HS = simd.halfShorts();
+        int L = F.length();
+        FloatVector m = FloatVector.fromArray(F, x, o).abs();
+        for (int k = L; k < BLOCK; k += L) m = m.max(FloatVector.fromArray(F, x, o + k).abs());
+        float amax = m.reduceLanes(VectorOperators.MAX);
         float d = amax / 127f;
         float id = d >= Float.MIN_NORMAL ? 1f / d : 0f;
         scale[b] = Float.float16ToFloat(Float.floatToFloat16(d));
-        IntVector sum = IntVector.zero(I8);
-        for (int k = 0; k < BLOCK; k += 8) {
+        IntVector sum = IntVector.zero(I);
+        for (int k = 0; k < BLOCK; k += L) {
             FloatVector v = FloatVector.fromArray(F, x, o + k).mul(id);
-            IntVector t = (IntVector) v.convertShape(VectorOperators.F2I, I8, 0);
+            IntVector t = (IntVector) v.convertShape(VectorOperators.F2I, I, 0);
             FloatVector frac = v.sub((FloatVector) t.convertShape(VectorOperators.I2F, F, 0));
-            t = t.add(1, frac.compare(VectorOperators.GE, 0.5f).cast(I8));
-            t = t.sub(1, frac.compare(VectorOperators.LE, -0.5f).cast(I8)).max(-127).min(127);
-            ((ShortVector) t.convertShape(VectorOperators.I2S, S8, 0)).intoArray(q, b * BLOCK + k);
+            t = t.add(1, frac.compare(VectorOperators.GE, 0.5f).cast(I));
+            t = t.sub(1, frac.compare(VectorOperators.LE, -0.5f).cast(I)).max(-127).min(127);
+            ((ShortVector) t.convertShape(VectorOperators.I2S, HS, 0)).intoArray(q, b * BLOCK + k);
             sum = sum.add(t);
         }
         q4Offset[b] = (short) (-8 * sum.reduceLanes(VectorOperators.ADD));
     }
 
-    /** The q4_0 decode coefficients of {@link #coefficients} (computed once per quantization). */
-    short[] q4Coefficients() {
-        if (!coefficientsFilled) {
-            if (coefficients.length < 16 * q.length) coefficients = new short[16 * q.length];
+    /**
+     * The q4_0 decode coefficients of {@link #coefficients} for row tiles of {@code tile} rows (the short
+     * lanes of the width), computed once per quantization and tile size.
+     */
+    short[] q4Coefficients(int tile) {
+        if (coefficientsTile != tile) {
+            if (coefficients.length < tile * q.length) coefficients = new short[tile * q.length];
             for (int b = 0; b < cols / BLOCK; b++) {
                 for (int u = 0; u < 8; u++) {
-                    int c0 = BLOCK * b + u, at = 512 * b + 64 * u;
+                    int c0 = BLOCK * b + u, at = BLOCK * tile * b + 4 * tile * u;
                     int a0 = q[c0], a1 = q[c0 + 16], a2 = q[c0 + 8], a3 = q[c0 + 24];
-                    ShortVector.broadcast(Vectors.S16, (short) a0).intoArray(coefficients, at);
-                    ShortVector.broadcast(Vectors.S16, (short) (a1 - 16 * a0)).intoArray(coefficients, at + 16);
-                    ShortVector.broadcast(Vectors.S16, (short) (a2 - 16 * a1)).intoArray(coefficients, at + 32);
-                    ShortVector.broadcast(Vectors.S16, (short) (a3 - 16 * a2)).intoArray(coefficients, at + 48);
+                    Arrays.fill(coefficients, at, at + tile, (short) a0);
+                    Arrays.fill(coefficients, at + tile, at + 2 * tile, (short) (a1 - 16 * a0));
+                    Arrays.fill(coefficients, at + 2 * tile, at + 3 * tile, (short) (a2 - 16 * a1));
+                    Arrays.fill(coefficients, at + 3 * tile, at + 4 * tile, (short) (a3 - 16 * a2));
                 }
             }
-            coefficientsFilled = true;
+            coefficientsTile = tile;
         }
         return coefficients;
     }

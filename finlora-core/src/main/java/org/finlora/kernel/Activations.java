@@ -2,9 +2,7 @@ package org.finlora.kernel;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
-
-import static org.finlora.kernel.Vectors.F;
-import static org.finlora.kernel.Vectors.L;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Element-wise pieces of the block: softmax and the SwiGLU gate. Both use {@link VectorMath#exp}
@@ -16,8 +14,8 @@ public final class Activations {
     }
 
     /** In-place softmax of x[off, off + n), max-subtracted. */
-    public static void softmax(float[] x, int off, int n) {
-        if (Vectors.ENABLED) softmaxVector(x, off, n);
+    public static void softmax(Simd simd, float[] x, int off, int n) {
+        if (simd.vector()) softmaxVector(simd, x, off, n);
         else softmaxScalar(x, off, n);
     }
 
@@ -34,7 +32,9 @@ public final class Activations {
         for (int i = 0; i < n; i++) x[off + i] *= inv;
     }
 
-    public static void softmaxVector(float[] x, int off, int n) {
+    public static void softmaxVector(Simd simd, float[] x, int off, int n) {
+        VectorSpecies<Float> F = simd.floats();
+        int L = F.length();
         int upper = n - n % L;
         float max = Float.NEGATIVE_INFINITY;
         if (upper > 0) {
@@ -49,7 +49,7 @@ public final class Activations {
             e.intoArray(x, off + i);
             acc = acc.add(e);
         }
-        float sum = Dot.hsum(acc);
+        float sum = simd.hsum(acc);
         for (int i = upper; i < n; i++) {
             float e = VectorMath.exp(x[off + i] - max);
             x[off + i] = e;
@@ -62,10 +62,9 @@ public final class Activations {
     }
 
     /** gate[i] = silu(gate[i]) · up[i] for i in [0, n): SwiGLU, in parallel chunks. */
-    public static void siluMul(float[] gate, float[] up, int n) {
-        boolean vector = Vectors.ENABLED;
+    public static void siluMul(Simd simd, float[] gate, float[] up, int n) {
         Parallel.forRange(n, 1 << 14, (s, e) -> {
-            if (vector) siluMulVector(gate, up, s, e);
+            if (simd.vector()) siluMulVector(simd, gate, up, s, e);
             else siluMulScalar(gate, up, s, e);
         });
     }
@@ -77,7 +76,9 @@ public final class Activations {
         }
     }
 
-    static void siluMulVector(float[] gate, float[] up, int start, int end) {
+    static void siluMulVector(Simd simd, float[] gate, float[] up, int start, int end) {
+        VectorSpecies<Float> F = simd.floats();
+        int L = F.length();
         int i = start;
         for (; i + L <= end; i += L) {
             FloatVector g = FloatVector.fromArray(F, gate, i);

@@ -2,9 +2,7 @@ package org.finlora.kernel;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
-
-import static org.finlora.kernel.Vectors.F;
-import static org.finlora.kernel.Vectors.L;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Causal grouped-query attention of new rows over a KV cache that already holds their keys/values:
@@ -28,8 +26,8 @@ public final class Attention {
      * @param kCache [capacity, nKvHeads · headDim] rotated keys of positions 0 .. pos + T - 1
      * @param vCache [capacity, nKvHeads · headDim] values
      */
-    public static void forward(float[] q, float[] out, int T, int pos, float[] kCache, float[] vCache,
-                               int nHeads, int nKvHeads, int headDim, boolean vector) {
+    public static void forward(Simd simd, float[] q, float[] out, int T, int pos, float[] kCache, float[] vCache,
+                               int nHeads, int nKvHeads, int headDim) {
         int kvDim = nKvHeads * headDim, n = pos + T;
         float[] kt = new float[n * kvDim];
         for (int s = 0; s < n; s++) {
@@ -37,7 +35,7 @@ public final class Attention {
         }
         int[] rowSeq = new int[T], rowPos = new int[T];
         for (int t = 0; t < T; t++) rowPos[t] = pos + t;
-        ragged(q, out, T, rowSeq, rowPos, new float[][]{kt}, new float[][]{vCache}, nHeads, nKvHeads, headDim, vector);
+        ragged(simd, q, out, T, rowSeq, rowPos, new float[][]{kt}, new float[][]{vCache}, nHeads, nKvHeads, headDim);
     }
 
     /**
@@ -45,8 +43,8 @@ public final class Attention {
      * the cache of sequence rowSeq[r]. Keys kCache[b] are [nKvHeads, headDim, capacity_b] (position
      * fastest; capacity_b = kCache[b].length / kvDim), values vCache[b] are [capacity_b, nKvHeads · headDim].
      */
-    public static void ragged(float[] q, float[] out, int N, int[] rowSeq, int[] rowPos, float[][] kCache, float[][] vCache,
-                              int nHeads, int nKvHeads, int headDim, boolean vector) {
+    public static void ragged(Simd simd, float[] q, float[] out, int N, int[] rowSeq, int[] rowPos, float[][] kCache, float[][] vCache,
+                              int nHeads, int nKvHeads, int headDim) {
         int group = nHeads / nKvHeads, kvDim = nKvHeads * headDim;
         int maxLen = 0;
         long positions = 0;
@@ -60,15 +58,15 @@ public final class Attention {
         int minChunk = Parallel.minChunk(1, work / Math.max(1, jobs));   // a job is worth a thread from the shared threshold
         int scratch = maxLen;
         Parallel.forRange(jobs, minChunk, (start, end) -> {
-            float[] att = new float[scratch + L];
+            float[] att = new float[scratch + simd.floatLanes()];
             for (int job = start; job < end; job++) {
                 int r = job / nKvHeads, kvh = job % nKvHeads;
                 float[] kt = kCache[rowSeq[r]], vc = vCache[rowSeq[r]];
                 int cap = kt.length / kvDim;
                 for (int g = 0; g < group; g++) {
                     int h = kvh * group + g;
-                    head(q, out, r * nHeads * headDim + h * headDim, kt, kvh * headDim * cap, cap, vc, kvh * headDim, kvDim,
-                            rowPos[r] + 1, headDim, att, vector);
+                    head(simd, q, out, r * nHeads * headDim + h * headDim, kt, kvh * headDim * cap, cap, vc, kvh * headDim, kvDim,
+                            rowPos[r] + 1, headDim, att);
                 }
             }
         });
@@ -80,11 +78,14 @@ public final class Attention {
      * att holds n scores. The vector and scalar paths compute each score with the same fused
      * multiply-adds in d order, so they agree bit for bit up to the softmax.
      */
-    static void head(float[] q, float[] out, int qo, float[] kt, int kb, int cap, float[] vc, int vo, int kvDim, int n, int headDim,
-                     float[] att, boolean vector) {
+    static void head(Simd simd, float[] q, float[] out, int qo, float[] kt, int kb, int cap, float[] vc, int vo, int kvDim, int n, int headDim,
+                     float[] att) {
         float scale = (float) (1.0 / Math.sqrt(headDim));
+        boolean vector = simd.vector();
         int s0 = 0;
         if (vector) {
+            VectorSpecies<Float> F = simd.floats();
+            int L = F.length();
             for (; s0 + L <= n; s0 += L) {
                 FloatVector acc = FloatVector.zero(F);
                 for (int d = 0, ko = kb + s0; d < headDim; d++, ko += cap) {
@@ -99,7 +100,7 @@ public final class Attention {
             att[s] = acc * scale;
         }
         if (vector) {
-            softmaxWeightedSumVector(att, n, vc, vo, kvDim, headDim, out, qo);
+            softmaxWeightedSumVector(simd, att, n, vc, vo, kvDim, headDim, out, qo);
         } else {
             Activations.softmaxScalar(att, 0, n);
             java.util.Arrays.fill(out, qo, qo + headDim, 0f);
@@ -116,7 +117,9 @@ public final class Attention {
      * a multiple of L (their e^x is exactly 0), so no position takes a scalar exp; the 1/sum of the
      * softmax is applied once to the output instead of to every weight. att needs room for n + L - 1.
      */
-    static void softmaxWeightedSumVector(float[] att, int n, float[] vc, int vo, int kvDim, int headDim, float[] out, int qo) {
+    static void softmaxWeightedSumVector(Simd simd, float[] att, int n, float[] vc, int vo, int kvDim, int headDim, float[] out, int qo) {
+        VectorSpecies<Float> F = simd.floats();
+        int L = F.length();
         int nv = (n + L - 1) / L * L;
         for (int s = n; s < nv; s++) att[s] = Float.NEGATIVE_INFINITY;
         FloatVector m = FloatVector.fromArray(F, att, 0);
@@ -127,8 +130,8 @@ public final class Attention {
             e.intoArray(att, s);
             acc = acc.add(e);
         }
-        float inv = 1f / Dot.hsum(acc);
-        weightedSumVector(att, vc, vo, kvDim, n, headDim, out, qo);
+        float inv = 1f / simd.hsum(acc);
+        weightedSumVector(simd, att, vc, vo, kvDim, n, headDim, out, qo);
         for (int d = 0; d < headDim; d++) out[qo + d] *= inv;
     }
 
@@ -137,7 +140,9 @@ public final class Attention {
      * positions instead of a load/store per position, in four chains (position s mod 4, added at the
      * end): one chain would wait a multiply-add latency per position.
      */
-    static void weightedSumVector(float[] p, float[] vc, int ko, int kvDim, int n, int headDim, float[] out, int qo) {
+    static void weightedSumVector(Simd simd, float[] p, float[] vc, int ko, int kvDim, int n, int headDim, float[] out, int qo) {
+        VectorSpecies<Float> F = simd.floats();
+        int L = F.length();
         int upper = headDim - headDim % L;
         for (int c = 0; c < upper; c += L) {
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;

@@ -7,6 +7,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.finlora.FinloraException;
 import org.finlora.quant.Bnb4bit;
+import org.finlora.quant.BnbTensors;
 import org.finlora.quant.DoubleQuant;
 import org.finlora.quant.TensorFloats;
 import org.finlora.tensor.Tensor;
@@ -19,31 +20,21 @@ import java.nio.ByteOrder;
 /**
  * A bitsandbytes 4-bit weight (NF4 or FP4): bnb's codes and block scales, stored for the kernels.
  *
- * <p>Codes are kept in a kernel layout, not bnb's: per row, groups of 16 columns in 8 bytes, byte j
- * holding column j in its low nibble and column j+8 in its high nibble (so one 8-byte load widens to
- * two 8-lane index vectors in column order). Blocks still run over the flattened tensor as in bnb;
- * {@link #bnbCodes()} gives the codes back in bnb's flat order. Double-quantized absmax are expanded
- * at construction to one f32 scale per block, so the hot loops read one scale per block.
+ * <p>Codes are kept in a kernel layout that follows the width, not bnb's: per row, groups of G columns
+ * in G/2 bytes, byte j holding column j in its low nibble and column j + G/2 in its high nibble, with
+ * G/2 the bytes of one {@link Simd#floatBytes()} load (8, or 16 at 512 bits). A load widens to int
+ * lanes whose two nibbles each give a run of contiguous columns, looked up in the 16-entry table held
+ * in 16/L vector registers (one at 512 bits: one permute a code; two at 256 with a blend; four at
+ * 128). Blocks still run over the flattened tensor as in bnb; {@link #bnbCodes()} gives the codes back
+ * in bnb's flat order. Double-quantized absmax are expanded at construction to one f32 scale per block,
+ * so the hot loops read one scale per block.
  */
-public final class Bnb4bitMatrix extends DequantMatrix {
-    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
-    private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
-    private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
-    /** The 8-lane table lookups need 256-bit vectors; elsewhere the scalar decode is used. */
-    static final boolean VECTOR_DECODE = VECTOR_ENABLED && FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 256;
-    private static final VectorSpecies<Float> F16 = FloatVector.SPECIES_512;
-    private static final VectorSpecies<Integer> I16 = IntVector.SPECIES_512;
-    private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
-    /**
-     * With 512-bit vectors (AVX-512) the whole 16-entry table is one register, so a code costs one
-     * permute instead of two and a blend. On 256-bit hardware the 512-bit species is emulated in Java
-     * (correct, far slower), so the T = 1 decode takes this path only where it is native.
-     */
-    static final boolean WIDE_DECODE = VECTOR_ENABLED && FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
-
+public final class Bnb4bitMatrix extends RowMatrix {
     public final Bnb4bit.Type type;
     public final int blocksize;
     private final String name;
+    /** Columns per code group (two nibbles per byte). */
+    private final int group;
     private final MemorySegment codes;
     private final long rowBytes;
     /** One f32 scale per block (the absmax, or the double-quant reconstruction A'). */
@@ -51,100 +42,93 @@ public final class Bnb4bitMatrix extends DequantMatrix {
     /** The compressed absmax when double-quantized (kept for writing bnb checkpoints), else null. */
     private final DoubleQuant.Nested nested;
     private final float[] table;
-    /** The table's float bits, entries 0..7 and 8..15, for the 8-lane int lookups. */
-    private final IntVector tableLo, tableHi;
-    /** The table's float bits as one 16-lane vector, for the 512-bit lookups. */
-    private final IntVector table16;
+    /** The table's float bits, for the vector lookups. */
+    private final int[] tableBits;
     /** Blocks per row when blocks never straddle rows (cols % blocksize == 0), else 0. */
     private final int blocksPerRow;
 
-    private Bnb4bitMatrix(String name, Bnb4bit.Type type, int rows, int cols, int blocksize, MemorySegment codes,
-                          float[] scales, DoubleQuant.Nested nested) {
-        super(rows, cols);
+    private Bnb4bitMatrix(String name, Bnb4bit.Type type, int rows, int cols, int blocksize, byte[] flatCodes,
+                          float[] scales, DoubleQuant.Nested nested, Simd simd) {
+        super(rows, cols, simd);
         this.name = name;
         this.type = type;
         this.blocksize = blocksize;
-        this.codes = codes;
-        this.rowBytes = rowBytes(cols);
+        this.group = groupColumns(simd);
+        this.rowBytes = (long) ((cols + group - 1) / group) * (group / 2);
+        this.codes = Arena.ofAuto().allocate(rows * rowBytes, 64);
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) putCode(r, c, flatCodes[r * cols + c]);
+        }
         this.scales = scales;
         this.nested = nested;
         this.table = type.table();
-        this.tableLo = FloatVector.fromArray(F8, table, 0).reinterpretAsInts();
-        this.tableHi = FloatVector.fromArray(F8, table, 8).reinterpretAsInts();
-        this.table16 = FloatVector.fromArray(F16, table, 0).reinterpretAsInts();
+        this.tableBits = new int[16];
+        for (int i = 0; i < 16; i++) tableBits[i] = Float.floatToRawIntBits(table[i]);
         this.blocksPerRow = cols % blocksize == 0 ? cols / blocksize : 0;
     }
 
-    static long rowBytes(int cols) {
-        return (long) ((cols + 15) / 16) * 8;
+    /** G: two nibbles of each byte of one floatBytes load (16 columns for the scalar references). */
+    private static int groupColumns(Simd simd) {
+        return simd.vector() ? 2 * simd.floatBytes().length() : 16;
     }
 
-    private static long codeOffset(long rowBytes, int r, int c) {
-        return r * rowBytes + (long) (c >>> 4) * 8 + (c & 7);
+    private long codeOffset(int r, int c) {
+        int half = group / 2;
+        return r * rowBytes + (long) (c / group) * half + c % half;
+    }
+
+    private void putCode(int r, int c, int code) {
+        long o = codeOffset(r, c);
+        byte old = codes.get(ValueLayout.JAVA_BYTE, o);
+        int v = c % group >= group / 2 ? (old & 0x0F) | (code & 15) << 4 : (old & 0xF0) | (code & 15);
+        codes.set(ValueLayout.JAVA_BYTE, o, (byte) v);
     }
 
     /**
      * Quantizes a float weight [rows, cols] on load, exactly as bnb's quantize_4bit (and, when
      * doubleQuant, its compress_statistics) would for the same tensor.
      */
-    public static Bnb4bitMatrix quantize(Tensor t, Bnb4bit.Type type, int blocksize, boolean doubleQuant) {
+    public static Bnb4bitMatrix quantize(Tensor t, Bnb4bit.Type type, int blocksize, boolean doubleQuant, Simd simd) {
         TensorFloats.checkFloat2d(t);
         Bnb4bit.checkBlocksize(blocksize, t.name());
         int rows = t.rows(), cols = t.cols();
         long n = (long) rows * cols;
         int nb = Bnb4bit.blockCount(n, blocksize);
         float[] absmax = new float[nb];
-        MemorySegment seg = Arena.ofAuto().allocate(rows * rowBytes(cols), 64);
-        long rb = rowBytes(cols);
+        byte[] q = new byte[Math.toIntExact(n)];
         int blocksPerChunk = Math.max(1, (1 << 16) / blocksize);
         float[] buf = new float[blocksPerChunk * blocksize];
-        byte[] q = new byte[buf.length];
         for (int b0 = 0; b0 < nb; b0 += blocksPerChunk) {
             long start = (long) b0 * blocksize;
             int len = (int) Math.min(buf.length, n - start);
             TensorFloats.read(t, start, buf, len);
             for (int off = 0, b = b0; off < len; off += blocksize, b++) {
-                absmax[b] = Bnb4bit.quantizeBlock(buf, off, Math.min(blocksize, len - off), type, q, off);
+                absmax[b] = Bnb4bit.quantizeBlock(buf, off, Math.min(blocksize, len - off), type, q, (int) start + off);
             }
-            for (int i = 0; i < len; i++) putCode(seg, rb, cols, start + i, q[i]);
         }
-        return build(t.name(), type, rows, cols, blocksize, seg, absmax, doubleQuant);
-    }
-
-    private static void putCode(MemorySegment seg, long rb, int cols, long flat, int code) {
-        int r = (int) (flat / cols), c = (int) (flat % cols);
-        long o = codeOffset(rb, r, c);
-        byte old = seg.get(ValueLayout.JAVA_BYTE, o);
-        int v = (c & 8) != 0 ? (old & 0x0F) | (code & 15) << 4 : (old & 0xF0) | (code & 15);
-        seg.set(ValueLayout.JAVA_BYTE, o, (byte) v);
-    }
-
-    private static Bnb4bitMatrix build(String name, Bnb4bit.Type type, int rows, int cols, int blocksize, MemorySegment seg,
-                                       float[] absmax, boolean doubleQuant) {
         if (doubleQuant) {
             DoubleQuant.Nested nested = DoubleQuant.compress(absmax);
-            return new Bnb4bitMatrix(name, type, rows, cols, blocksize, seg, nested.expand(), nested);
+            return new Bnb4bitMatrix(t.name(), type, rows, cols, blocksize, q, nested.expand(), nested, simd);
         }
-        return new Bnb4bitMatrix(name, type, rows, cols, blocksize, seg, absmax, null);
+        return new Bnb4bitMatrix(t.name(), type, rows, cols, blocksize, q, absmax, null, simd);
     }
 
-    /**
-     * Builds a matrix from bnb's tensors: packed codes (bnb order, first element in the high nibble)
-     * and either the f32 absmax (nested == null) or the double-quantized statistics.
-     */
-    public static Bnb4bitMatrix fromBnb(String name, Bnb4bit.Type type, int rows, int cols, int blocksize,
-                                        byte[] packed, float[] absmax, DoubleQuant.Nested nested) {
-        Bnb4bit.checkBlocksize(blocksize, name);
+    /** Builds a matrix from bnb's stored form (read by {@link BnbTensors#read4bit}). */
+    public static Bnb4bitMatrix fromBnb(BnbTensors.FourBit w, Simd simd) {
+        String name = w.name();
+        Bnb4bit.checkBlocksize(w.blocksize(), name);
+        int rows = w.rows(), cols = w.cols();
         if (rows <= 0 || cols <= 0) throw new FinloraException(name + ": bad shape [" + rows + ", " + cols + "]");
         long n = (long) rows * cols;
-        if (packed.length != (n + 1) / 2) {
-            throw new FinloraException(name + ": packed weight has " + packed.length + " bytes, shape [" + rows + ", " + cols + "] needs " + (n + 1) / 2);
+        if (w.codes().length != n) {
+            throw new FinloraException(name + ": " + w.codes().length + " codes, shape [" + rows + ", " + cols + "] needs " + n);
         }
-        int nb = Bnb4bit.blockCount(n, blocksize);
+        int nb = Bnb4bit.blockCount(n, w.blocksize());
         float[] scales;
+        DoubleQuant.Nested nested = w.nested();
         if (nested != null) {
             if (nested.codes().length != nb) {
-                throw new FinloraException(name + ": absmax has " + nested.codes().length + " entries, " + nb + " blocks of " + blocksize + " need " + nb);
+                throw new FinloraException(name + ": absmax has " + nested.codes().length + " entries, " + nb + " blocks of " + w.blocksize() + " need " + nb);
             }
             int nb2 = (nb + nested.blocksize() - 1) / nested.blocksize();
             if (nested.absmax2().length != nb2) {
@@ -155,18 +139,17 @@ public final class Bnb4bitMatrix extends DequantMatrix {
             }
             scales = nested.expand();
         } else {
-            if (absmax.length != nb) {
-                throw new FinloraException(name + ": absmax has " + absmax.length + " entries, " + nb + " blocks of " + blocksize + " need " + nb);
+            if (w.absmax().length != nb) {
+                throw new FinloraException(name + ": absmax has " + w.absmax().length + " entries, " + nb + " blocks of " + w.blocksize() + " need " + nb);
             }
-            scales = absmax.clone();
+            scales = w.absmax().clone();
         }
-        long rb = rowBytes(cols);
-        MemorySegment seg = Arena.ofAuto().allocate(rows * rb, 64);
-        for (long i = 0; i < n; i++) {
-            int b = packed[(int) (i >> 1)] & 0xFF;
-            putCode(seg, rb, cols, i, (i & 1) == 0 ? b >>> 4 : b & 15);
-        }
-        return new Bnb4bitMatrix(name, type, rows, cols, blocksize, seg, scales, nested);
+        return new Bnb4bitMatrix(name, w.type(), rows, cols, w.blocksize(), w.codes(), scales, nested, simd);
+    }
+
+    /** This weight in bnb's stored form (for {@link BnbTensors#write4bit}). */
+    public BnbTensors.FourBit toBnb() {
+        return new BnbTensors.FourBit(name, type, rows, cols, blocksize, bnbCodes(), nested == null ? scales.clone() : null, nested);
     }
 
     @Override
@@ -205,8 +188,8 @@ public final class Bnb4bitMatrix extends DequantMatrix {
 
     /** The code of W[r, c]. */
     public int code(int r, int c) {
-        int b = codes.get(ValueLayout.JAVA_BYTE, codeOffset(rowBytes, r, c));
-        return (c & 8) != 0 ? (b >>> 4) & 15 : b & 15;
+        int b = codes.get(ValueLayout.JAVA_BYTE, codeOffset(r, c));
+        return c % group >= group / 2 ? (b >>> 4) & 15 : b & 15;
     }
 
     /** All codes in bnb's flat row-major order, one per element. */
@@ -218,7 +201,7 @@ public final class Bnb4bitMatrix extends DequantMatrix {
 
     /** Scalar decode: one scale per run of a block (blocks run over the flattened tensor, so a run may end mid-row). */
     @Override
-    public void dequantize(int r, int c0, int len, float[] dst, int off) {
+    protected void decodeReference(int r, int c0, int len, float[] dst, int off) {
         long flat = (long) r * cols + c0;
         for (int k = 0; k < len; ) {
             long block = flat / blocksize;
@@ -230,134 +213,141 @@ public final class Bnb4bitMatrix extends DequantMatrix {
         }
     }
 
-    /** Decode strategy of the tiles (benchmark knob): 0 = vector table lookup, 1 = scalar decode. */
-    int lookup = 0;
-
-    /** The scratch-free T = 1 kernel applies: 256-bit lookups, blocks aligned to rows, whole 16-column groups. */
-    private boolean directOk() {
-        return VECTOR_DECODE && blocksPerRow > 0 && cols % 16 == 0;
+    /** The vector kernels apply: blocks aligned to rows, whole code groups in every row. */
+    private boolean vectorLayout() {
+        return blocksPerRow > 0 && cols % group == 0;
     }
 
+    /**
+     * table[code & 15] for the int lanes of code: selectFrom wraps each index to the table vector's
+     * lanes, and the tables of the other lanes are blended in on bits 2 and 3 where one vector cannot
+     * hold all 16 entries. Small enough to be inlined into its callers.
+     */
+    private static FloatVector lookup(IntVector code, IntVector t0, IntVector t1, IntVector t2, IntVector t3) {
+        int L = code.length();
+        IntVector v = code.selectFrom(t0);
+        if (L == 16) return v.reinterpretAsFloats();
+        if (L == 8) return v.blend(code.selectFrom(t1), code.and(8).compare(VectorOperators.NE, 0)).reinterpretAsFloats();
+        var bit2 = code.and(4).compare(VectorOperators.NE, 0);
+        IntVector lo = v.blend(code.selectFrom(t1), bit2), hi = code.selectFrom(t2).blend(code.selectFrom(t3), bit2);
+        return lo.blend(hi, code.and(8).compare(VectorOperators.NE, 0)).reinterpretAsFloats();
+    }
+
+    /**
+     * Decode (T = 1) without scratch: each code group is looked up in registers and multiplied into two
+     * per-block accumulators (low and high nibbles); the block scale is applied once per block.
+     */
     @Override
-    public void matmulVector(float[] x, float[] y, int T) {
-        if (T == 1 && directOk()) {
-            if (WIDE_DECODE) matvecWide(x, y);
-            else matvecDirect(x, y);
-        } else {
-            super.matmulVector(x, y, T);
-        }
-    }
-
-    /** The tiled (scratch) forward regardless of T; for timing against the direct kernel. */
-    void matmulVectorTiled(float[] x, float[] y, int T) {
-        super.matmulVector(x, y, T);
-    }
-
-    /**
-     * Decode (T = 1) without scratch: each 16-column group is looked up in registers and multiplied
-     * into two per-block accumulators; the block scale is applied once per block.
-     */
-    void matvecDirect(float[] x, float[] y) {
-        Parallel.forRange(rows, Parallel.minChunk(8, cols), (start, end) -> {
-            for (int r = start; r < end; r++) y[r] = rowDot(r, x);
-        });
-    }
-
-    /** The 8 zero-extended code bytes of the 16-column group starting at column c of row r. */
-    private IntVector codeGroup(long rowBase, int c) {
-        return (IntVector) ByteVector.fromMemorySegment(B8, codes, rowBase + (long) (c >>> 4) * 8, ByteOrder.LITTLE_ENDIAN)
-                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
-    }
-
-    /**
-     * table[code] for 8 codes: AVX2 permutes 8 lanes, so both halves of the 16-entry table are
-     * permuted by the low 3 bits and blended on bit 3 of the code, which {@code bit3AtSign} holds in
-     * its sign bit (one shift and a compare with zero, cheaper than masking and comparing for equality).
-     * Package-private: Nf4LookupBench times this very lookup against alternatives.
-     */
-    FloatVector lookup(IntVector code, IntVector bit3AtSign) {
-        return code.selectFrom(tableLo).blend(code.selectFrom(tableHi), bit3AtSign.compare(VectorOperators.LT, 0)).reinterpretAsFloats();
-    }
-
-    private float rowDot(int r, float[] x) {
-        long o = r * rowBytes;   // byte offset of the current 16-column group, advanced with c
+    protected float rowDot(int r, float[] x) {
+        if (!vectorLayout()) return super.rowDot(r, x);
+        VectorSpecies<Byte> FB = simd.floatBytes();
+        VectorSpecies<Integer> I = simd.ints();
+        VectorSpecies<Float> F = simd.floats();
+        int L = I.length(), parts = simd.floatPartsPerByteLoad(), half = group / 2;
+        IntVector t0 = IntVector.fromArray(I, tableBits, 0);
+        IntVector t1 = L < 16 ? IntVector.fromArray(I, tableBits, L) : t0;
+        IntVector t2 = L < 8 ? IntVector.fromArray(I, tableBits, 2 * L) : t0, t3 = L < 8 ? IntVector.fromArray(I, tableBits, 3 * L) : t0;
+        long o = r * rowBytes;   // byte offset of the current group, advanced with c
         int sBase = r * blocksPerRow;
-        FloatVector acc = FloatVector.zero(F8);
+        FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocksPerRow; b++) {
-            FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
+            FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
             int cEnd = (b + 1) * blocksize;
-            for (int c = b * blocksize; c < cEnd; c += 16, o += 8) {
-                // low nibble: column c + j, high nibble: column c + 8 + j
-                IntVector iv = (IntVector) ByteVector.fromMemorySegment(B8, codes, o, ByteOrder.LITTLE_ENDIAN)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
-                FloatVector lo = lookup(iv, iv.lanewise(VectorOperators.LSHL, 28));
-                FloatVector hi = lookup(iv.lanewise(VectorOperators.LSHR, 4), iv.lanewise(VectorOperators.LSHL, 24));
-                acc0 = lo.fma(FloatVector.fromArray(F8, x, c), acc0);
-                acc1 = hi.fma(FloatVector.fromArray(F8, x, c + 8), acc1);
+            for (int c = b * blocksize; c < cEnd; c += group, o += half) {
+                ByteVector bv = ByteVector.fromMemorySegment(FB, codes, o, ByteOrder.LITTLE_ENDIAN);
+                for (int p = 0; p < parts; p++) {
+                    IntVector iv = (IntVector) bv.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                    acc0 = lookup(iv, t0, t1, t2, t3).fma(FloatVector.fromArray(F, x, c + p * L), acc0);
+                    acc1 = lookup(iv.lanewise(VectorOperators.LSHR, 4), t0, t1, t2, t3).fma(FloatVector.fromArray(F, x, c + half + p * L), acc1);
+                }
             }
-            acc = acc0.add(acc1).fma(FloatVector.broadcast(F8, scales[sBase + b]), acc);
+            acc = acc0.add(acc1).fma(FloatVector.broadcast(F, scales[sBase + b]), acc);
         }
-        return Dot.hsum(acc);
+        return simd.hsum(acc);
     }
 
-    /**
-     * Decode (T = 1) with 512-bit vectors: 16 code bytes (32 columns, two 16-column groups) widen to 16
-     * int lanes; the low nibbles hold columns c..c+7 and c+16..c+23, the high nibbles c+8..c+15 and
-     * c+24..c+31, each looked up with one permute of the 16-entry table. x is reordered once per call
-     * to match (the middle 8 of every 32 columns swapped), so each lookup multiplies one contiguous
-     * load. Blocks are at least 32 columns, so a 32-column step never crosses one. Package-private so
-     * tests can run it on any hardware (emulated where vectors are narrower).
-     */
-    void matvecWide(float[] x, float[] y) {
-        float[] xp = new float[cols];
-        for (int c = 0; c < cols; c += 32) {
-            System.arraycopy(x, c, xp, c, 8);
-            System.arraycopy(x, c + 16, xp, c + 8, 8);
-            System.arraycopy(x, c + 8, xp, c + 16, 8);
-            System.arraycopy(x, c + 24, xp, c + 24, 8);
-        }
-        Parallel.forRange(rows, Parallel.minChunk(8, cols), (start, end) -> {
-            for (int r = start; r < end; r++) y[r] = rowDotWide(r, xp);
-        });
-    }
-
-    private float rowDotWide(int r, float[] xp) {
-        long o = r * rowBytes;   // byte offset of the current 32-column step
-        int sBase = r * blocksPerRow;
-        FloatVector acc = FloatVector.zero(F16);
-        for (int b = 0; b < blocksPerRow; b++) {
-            FloatVector acc0 = FloatVector.zero(F16), acc1 = acc0;
-            int cEnd = (b + 1) * blocksize;
-            for (int c = b * blocksize; c < cEnd; c += 32, o += 16) {
-                IntVector iv = (IntVector) ByteVector.fromMemorySegment(B16, codes, o, ByteOrder.LITTLE_ENDIAN)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I16, 0);
-                // selectFrom wraps each index to the table's 16 lanes: the low nibble
-                FloatVector lo = iv.selectFrom(table16).reinterpretAsFloats();
-                FloatVector hi = iv.lanewise(VectorOperators.LSHR, 4).selectFrom(table16).reinterpretAsFloats();
-                acc0 = lo.fma(FloatVector.fromArray(F16, xp, c), acc0);
-                acc1 = hi.fma(FloatVector.fromArray(F16, xp, c + 16), acc1);
-            }
-            acc = acc0.add(acc1).fma(FloatVector.broadcast(F16, scales[sBase + b]), acc);
-        }
-        return acc.reduceLanes(VectorOperators.ADD);
-    }
-
+    /** The same values as {@link #decodeReference}, a code group at a time, where the layout allows. */
     @Override
-    protected void dequantizeTile(int r, int c0, int len, float[] dst, int off) {
-        if (!VECTOR_DECODE || blocksPerRow == 0 || (c0 & 15) != 0 || lookup == 1) {
-            dequantize(r, c0, len, dst, off);
+    protected void decode(int r, int c0, int len, float[] dst, int off) {
+        if (!vectorLayout() || c0 % group != 0) {
+            decodeReference(r, c0, len, dst, off);
             return;
         }
-        int body = len & ~15;
-        long rowBase = r * rowBytes;
+        VectorSpecies<Byte> FB = simd.floatBytes();
+        VectorSpecies<Integer> I = simd.ints();
+        int L = I.length(), parts = simd.floatPartsPerByteLoad(), half = group / 2;
+        IntVector t0 = IntVector.fromArray(I, tableBits, 0);
+        IntVector t1 = L < 16 ? IntVector.fromArray(I, tableBits, L) : t0;
+        IntVector t2 = L < 8 ? IntVector.fromArray(I, tableBits, 2 * L) : t0, t3 = L < 8 ? IntVector.fromArray(I, tableBits, 3 * L) : t0;
+        int body = len - len % group;
+        long o = codeOffset(r, c0);
         int sBase = r * blocksPerRow;
-        for (int k = 0; k < body; k += 16) {
+        for (int k = 0; k < body; k += group, o += half) {
             int c = c0 + k;
             float s = scales[sBase + c / blocksize];
-            IntVector iv = codeGroup(rowBase, c);
-            lookup(iv, iv.lanewise(VectorOperators.LSHL, 28)).mul(s).intoArray(dst, off + k);
-            lookup(iv.lanewise(VectorOperators.LSHR, 4), iv.lanewise(VectorOperators.LSHL, 24)).mul(s).intoArray(dst, off + k + 8);
+            ByteVector bv = ByteVector.fromMemorySegment(FB, codes, o, ByteOrder.LITTLE_ENDIAN);
+            for (int p = 0; p < parts; p++) {
+                IntVector iv = (IntVector) bv.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                lookup(iv, t0, t1, t2, t3).mul(s).intoArray(dst, off + k + p * L);
+                lookup(iv.lanewise(VectorOperators.LSHR, 4), t0, t1, t2, t3).mul(s).intoArray(dst, off + k + half + p * L);
+            }
         }
-        if (body < len) dequantize(r, c0 + body, len - body, dst, off + body);
+        if (body < len) decodeReference(r, c0 + body, len - body, dst, off + body);
+    }
+
+    /** bitsandbytes NF4 with QLoRA's defaults: blocks of 64, double quantization. */
+    public static final WeightFormat NF4 = new Format(Bnb4bit.Type.NF4, 64, true);
+    /** bitsandbytes FP4, blocks of 64, double quantization. */
+    public static final WeightFormat FP4 = new Format(Bnb4bit.Type.FP4, 64, true);
+
+    /** The traits of nf4 and fp4: options blocksize and double-quant; stored as bitsandbytes' Linear4bit state dict. */
+    public record Format(Bnb4bit.Type type, int blocksize, boolean doubleQuant) implements WeightFormat {
+        @Override
+        public String name() {
+            return type.id;
+        }
+
+        @Override
+        public String spec() {
+            return type.id + ":blocksize=" + blocksize + ",double-quant=" + doubleQuant;
+        }
+
+        @Override
+        public String options() {
+            return "blocksize=N (64), double-quant=BOOL (true)";
+        }
+
+        @Override
+        public WeightFormat with(String key, String value) {
+            return switch (key) {
+                case "blocksize" -> {
+                    int b = WeightFormats.intOption(name(), key, value);
+                    Bnb4bit.checkBlocksize(b, "--quant " + type.id);
+                    yield new Format(type, b, doubleQuant);
+                }
+                case "double-quant" -> new Format(type, blocksize, WeightFormats.boolOption(type.id, key, value));
+                default -> WeightFormat.super.with(key, value);
+            };
+        }
+
+        @Override
+        public RowMatrix quantize(Tensor t, Simd simd) {
+            return Bnb4bitMatrix.quantize(WeightFormats.floatTensor(t), type, blocksize, doubleQuant, simd);
+        }
+
+        /** A bitsandbytes 4-bit group (U8 codes + quant_state) of this type, with the options it was saved with. */
+        @Override
+        public RowMatrix load(StoredWeights src, String name, Simd simd) {
+            Tensor t = src.tensor(name);
+            if (t == null || t.dtype() != org.finlora.tensor.DType.U8) return null;
+            Tensor state = BnbTensors.quantState(src.tensors(), name);
+            if (state == null || !state.name().endsWith("__" + type.id)) return null;
+            return fromBnb(BnbTensors.read4bit(src.tensors(), name), simd);
+        }
+
+        @Override
+        public java.util.Map<String, Tensor> store(RowMatrix m, String name, String dtype) {
+            return BnbTensors.write4bit(name, ((Bnb4bitMatrix) m).toBnb(), dtype);
+        }
     }
 }

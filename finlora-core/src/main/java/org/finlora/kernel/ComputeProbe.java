@@ -1,8 +1,7 @@
 package org.finlora.kernel;
 
 import jdk.incubator.vector.FloatVector;
-
-import static org.finlora.kernel.Vectors.F;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Compute probe: register-resident vector FMA throughput on one thread and on every pool thread.
@@ -20,12 +19,13 @@ public final class ComputeProbe {
     }
 
     /** Floating-point operations of one {@link #fmaChains()} call. */
-    public static double flopsPerCall() {
-        return 2.0 * STEPS * 8 * F.length();
+    public static double flopsPerCall(Simd simd) {
+        return 2.0 * STEPS * 8 * simd.floatLanes();
     }
 
-    /** 8 independent FMA chains (enough to cover the FMA latency) over 8-lane vectors. */
-    public static void fmaChains() {
+    /** 8 independent FMA chains (enough to cover the FMA latency) over vectors of the width (needs a vector width). */
+    public static void fmaChains(Simd simd) {
+        VectorSpecies<Float> F = simd.floats();
         FloatVector m = FloatVector.broadcast(F, 0.999999f), c = FloatVector.broadcast(F, 1e-7f);
         FloatVector a0 = FloatVector.broadcast(F, 1f), a1 = a0.add(c), a2 = a1.add(c), a3 = a2.add(c);
         FloatVector a4 = a3.add(c), a5 = a4.add(c), a6 = a5.add(c), a7 = a6.add(c);
@@ -43,9 +43,9 @@ public final class ComputeProbe {
     }
 
     /** One {@link #fmaChains()} per pool thread, all at once. */
-    public static void fmaChainsOnEveryThread() {
+    public static void fmaChainsOnEveryThread(Simd simd) {
         Parallel.forRange(Parallel.threads(), 1, (s, e) -> {
-            for (int i = s; i < e; i++) fmaChains();
+            for (int i = s; i < e; i++) fmaChains(simd);
         });
     }
 }

@@ -1,18 +1,20 @@
 package org.finlora.kernel;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
-import static org.finlora.kernel.Vectors.F;
-import static org.finlora.kernel.Vectors.L;
-
-/** Dense float kernels over heap arrays: dots, token-tiled row blocks, axpy. Vector paths beside scalar references. */
+/**
+ * Dense float kernels over heap arrays at the width of a {@link Simd}: dots, the small-T register
+ * tiles of the weight formats (forward and input gradient), axpy. Vector paths beside their scalar
+ * references.
+ */
 public final class Dot {
     private Dot() {
     }
 
-    public static float dot(float[] a, int aOff, float[] b, int bOff, int n, boolean vector) {
-        return vector ? dotVector(a, aOff, b, bOff, n) : dotScalar(a, aOff, b, bOff, n);
+    /** sum_i a[aOff + i] · b[bOff + i]. */
+    public static float dot(Simd simd, float[] a, int aOff, float[] b, int bOff, int n) {
+        return simd.vector() ? dotVector(simd, a, aOff, b, bOff, n) : dotScalar(a, aOff, b, bOff, n);
     }
 
     public static float dotScalar(float[] a, int aOff, float[] b, int bOff, int n) {
@@ -21,7 +23,9 @@ public final class Dot {
         return s;
     }
 
-    public static float dotVector(float[] a, int aOff, float[] b, int bOff, int n) {
+    static float dotVector(Simd simd, float[] a, int aOff, float[] b, int bOff, int n) {
+        VectorSpecies<Float> F = simd.floats();
+        int L = F.length();
         FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
         int i = 0;
         for (; i + 2 * L <= n; i += 2 * L) {
@@ -29,15 +33,17 @@ public final class Dot {
             acc1 = FloatVector.fromArray(F, a, aOff + i + L).fma(FloatVector.fromArray(F, b, bOff + i + L), acc1);
         }
         for (; i + L <= n; i += L) acc0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc0);
-        float s = hsum(acc0.add(acc1));
+        float s = simd.hsum(acc0.add(acc1));
         for (; i < n; i++) s += a[aOff + i] * b[bOff + i];
         return s;
     }
 
     /** y[off + i] += a * x[xOff + i]. */
-    public static void axpy(float a, float[] x, int xOff, float[] y, int off, int n, boolean vector) {
+    public static void axpy(Simd simd, float a, float[] x, int xOff, float[] y, int off, int n) {
         int i = 0;
-        if (vector) {
+        if (simd.vector()) {
+            VectorSpecies<Float> F = simd.floats();
+            int L = F.length();
             FloatVector av = FloatVector.broadcast(F, a);
             for (; i + L <= n; i += L) {
                 FloatVector.fromArray(F, x, xOff + i).fma(av, FloatVector.fromArray(F, y, off + i)).intoArray(y, off + i);
@@ -46,82 +52,100 @@ public final class Dot {
         for (; i < n; i++) y[off + i] += a * x[xOff + i];
     }
 
-    /** Fixed-order horizontal sum (halves, quarters, pairs): the same bits whichever kernel or compile tier calls it. */
-    static float hsum(FloatVector v) {
-        v = v.add(v.rearrange(Vectors.SWAP4));
-        v = v.add(v.rearrange(Vectors.SWAP2));
-        return v.lane(0) + v.lane(1);
-    }
-
     /**
-     * y[t, r0 + i] = w[i, :] · x[t, :] for the nr dequantized rows in w ([nr, cols]) and every token t.
-     * Token tiles of 4 share each weight vector load; the x tile stays in L1 across the row block.
-     * (Main's prefill kernel, kept for 2 <= T < Gemm.PREFILL_TOKENS, where it measured fastest.)
+     * y[t, r0 + i] += sum_k w[i·ws + k] · x[t·cols + c0 + k] for k &lt; len, i &lt; nr (nr &lt;= 4): the
+     * 4-row × 2-token register tile of the small-T forward. Each weight vector loaded from the
+     * scratch serves two tokens, each x vector four rows. Rows past nr in w must hold zeros.
      */
-    static void tileRowsVector(float[] w, int nr, float[] x, int T, int cols, float[] y, int rows, int r0) {
-        int upper = cols - cols % L;
+    static void rowTile(Simd simd, float[] x, float[] y, int T, float[] w, int ws, int c0, int len, int cols, int rows, int r0, int nr) {
+        VectorSpecies<Float> F = simd.floats();
+        int L = F.length();
+        int ub = F.loopBound(len);
         int t = 0;
-        for (; t + 4 <= T; t += 4) {
-            int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
-            for (int i = 0; i < nr; i++) {
-                int wo = i * cols;
-                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-                int c = 0;
-                for (; c < upper; c += L) {
-                    FloatVector wv = FloatVector.fromArray(F, w, wo + c);
-                    a0 = FloatVector.fromArray(F, x, x0 + c).fma(wv, a0);
-                    a1 = FloatVector.fromArray(F, x, x1 + c).fma(wv, a1);
-                    a2 = FloatVector.fromArray(F, x, x2 + c).fma(wv, a2);
-                    a3 = FloatVector.fromArray(F, x, x3 + c).fma(wv, a3);
-                }
-                float s0 = hsum(a0), s1 = hsum(a1);
-                float s2 = hsum(a2), s3 = hsum(a3);
-                for (; c < cols; c++) {
-                    float wc = w[wo + c];
-                    s0 += wc * x[x0 + c];
-                    s1 += wc * x[x1 + c];
-                    s2 += wc * x[x2 + c];
-                    s3 += wc * x[x3 + c];
-                }
-                int yo = t * rows + r0 + i;
-                y[yo] = s0;
-                y[yo + rows] = s1;
-                y[yo + 2 * rows] = s2;
-                y[yo + 3 * rows] = s3;
+        for (; t + 1 < T; t += 2) {
+            int xa = t * cols + c0, xb = xa + cols;
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            for (int k = 0; k < ub; k += L) {
+                FloatVector xv = FloatVector.fromArray(F, x, xa + k);
+                FloatVector xw = FloatVector.fromArray(F, x, xb + k);
+                FloatVector w0 = FloatVector.fromArray(F, w, k);
+                FloatVector w1 = FloatVector.fromArray(F, w, ws + k);
+                FloatVector w2 = FloatVector.fromArray(F, w, 2 * ws + k);
+                FloatVector w3 = FloatVector.fromArray(F, w, 3 * ws + k);
+                a0 = w0.fma(xv, a0);
+                a1 = w1.fma(xv, a1);
+                a2 = w2.fma(xv, a2);
+                a3 = w3.fma(xv, a3);
+                b0 = w0.fma(xw, b0);
+                b1 = w1.fma(xw, b1);
+                b2 = w2.fma(xw, b2);
+                b3 = w3.fma(xw, b3);
             }
+            float sa0 = simd.hsum(a0), sa1 = simd.hsum(a1), sa2 = simd.hsum(a2), sa3 = simd.hsum(a3);
+            float sb0 = simd.hsum(b0), sb1 = simd.hsum(b1), sb2 = simd.hsum(b2), sb3 = simd.hsum(b3);
+            for (int k = ub; k < len; k++) {
+                float xv = x[xa + k], xw = x[xb + k];
+                sa0 += w[k] * xv;
+                sa1 += w[ws + k] * xv;
+                sa2 += w[2 * ws + k] * xv;
+                sa3 += w[3 * ws + k] * xv;
+                sb0 += w[k] * xw;
+                sb1 += w[ws + k] * xw;
+                sb2 += w[2 * ws + k] * xw;
+                sb3 += w[3 * ws + k] * xw;
+            }
+            store(y, t * rows + r0, nr, sa0, sa1, sa2, sa3);
+            store(y, (t + 1) * rows + r0, nr, sb0, sb1, sb2, sb3);
         }
         for (; t < T; t++) {
-            for (int i = 0; i < nr; i++) y[t * rows + r0 + i] = dotVector(w, i * cols, x, t * cols, cols);
+            int xa = t * cols + c0;
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int k = 0; k < ub; k += L) {
+                FloatVector xv = FloatVector.fromArray(F, x, xa + k);
+                a0 = FloatVector.fromArray(F, w, k).fma(xv, a0);
+                a1 = FloatVector.fromArray(F, w, ws + k).fma(xv, a1);
+                a2 = FloatVector.fromArray(F, w, 2 * ws + k).fma(xv, a2);
+                a3 = FloatVector.fromArray(F, w, 3 * ws + k).fma(xv, a3);
+            }
+            float sa0 = simd.hsum(a0), sa1 = simd.hsum(a1), sa2 = simd.hsum(a2), sa3 = simd.hsum(a3);
+            for (int k = ub; k < len; k++) {
+                float xv = x[xa + k];
+                sa0 += w[k] * xv;
+                sa1 += w[ws + k] * xv;
+                sa2 += w[2 * ws + k] * xv;
+                sa3 += w[3 * ws + k] * xv;
+            }
+            store(y, t * rows + r0, nr, sa0, sa1, sa2, sa3);
         }
     }
 
-    /** Scalar reference of the forward tiles. */
-    static void tileScalar(float[] w, int nr, int n, float[] x, int xc, int ldx, int T, float[] y, int ldy, int r0, boolean add) {
-        for (int t = 0; t < T; t++) {
-            for (int i = 0; i < nr; i++) {
-                float s = dotScalar(w, i * n, x, t * ldx + xc, n);
-                int yo = t * ldy + r0 + i;
-                y[yo] = add ? y[yo] + s : s;
-            }
-        }
+    /** y[o + i] += s_i for i &lt; nr. */
+    private static void store(float[] y, int o, int nr, float s0, float s1, float s2, float s3) {
+        y[o] += s0;
+        if (nr > 1) y[o + 1] += s1;
+        if (nr > 2) y[o + 2] += s2;
+        if (nr > 3) y[o + 3] += s3;
     }
 
     /**
-     * dx[t, dc + c] += sum_k dy[t, dk + k] · p[k, c] for t < T, c < n, k < nk: p is a dequantized
+     * dx[t, dc + c] += sum_k dy[t, dk + k] · p[k, c] for t &lt; T, c &lt; n, k &lt; nk: p is a dequantized
      * panel of nk weight rows × n columns at p[pOff ..] (row stride n), dy has row stride ldy, dx row stride ldx.
      * Register tiles of 4 tokens × 2 vectors of columns stay in registers across the whole panel
      * (6 loads per 8 FMAs). Each element accumulates in k order with fused multiply-adds, so the
-     * result does not depend on tile or column-chunk boundaries.
+     * result does not depend on the width, the tile or the column-chunk boundaries.
      */
-    static void panelTransposedVector(float[] p, int pOff, int nk, int n, float[] dy, int dk, int ldy, int T, float[] dx, int dc, int ldx) {
+    static void panelTransposedVector(Simd simd, float[] p, int pOff, int nk, int n, float[] dy, int dk, int ldy, int T,
+                                      float[] dx, int dc, int ldx) {
+        int L = simd.floats().length();
         int upper2 = n - n % (2 * L), upper = n - n % L;
         int t = 0;
         for (; t + 4 <= T; t += 4) {
             int y0 = t * ldy + dk, x0 = t * ldx + dc;
             int c = 0;
-            for (; c < upper2; c += 2 * L) kernelT4x2(p, nk, n, pOff + c, dy, y0, ldy, dx, x0 + c, ldx);
+            for (; c < upper2; c += 2 * L) kernelT4x2(simd, p, nk, n, pOff + c, dy, y0, ldy, dx, x0 + c, ldx);
             for (; c < upper; c += L) {
-                for (int j = 0; j < 4; j++) stripT1(p, nk, n, pOff + c, dy, y0 + j * ldy, dx, x0 + j * ldx + c);
+                for (int j = 0; j < 4; j++) stripT1(simd, p, nk, n, pOff + c, dy, y0 + j * ldy, dx, x0 + j * ldx + c);
             }
             for (; c < n; c++) {
                 for (int j = 0; j < 4; j++) columnT(p, nk, n, pOff + c, dy, y0 + j * ldy, dx, x0 + j * ldx + c);
@@ -130,19 +154,21 @@ public final class Dot {
         for (; t < T; t++) {
             int y0 = t * ldy + dk, x0 = t * ldx + dc;
             int c = 0;
-            for (; c < upper; c += L) stripT1(p, nk, n, pOff + c, dy, y0, dx, x0 + c);
+            for (; c < upper; c += L) stripT1(simd, p, nk, n, pOff + c, dy, y0, dx, x0 + c);
             for (; c < n; c++) columnT(p, nk, n, pOff + c, dy, y0, dx, x0 + c);
         }
     }
 
-    /** Scalar reference of {@link #panelTransposedVector}. */
+    /** Scalar reference of {@link #panelTransposedVector}: the same fused multiply-adds in the same order. */
     static void panelTransposedScalar(float[] p, int nk, int n, float[] dy, int dk, int ldy, int T, float[] dx, int dc, int ldx) {
         for (int t = 0; t < T; t++) {
             for (int c = 0; c < n; c++) columnT(p, nk, n, c, dy, t * ldy + dk, dx, t * ldx + dc + c);
         }
     }
 
-    private static void kernelT4x2(float[] p, int nk, int n, int c, float[] dy, int y0, int ldy, float[] dx, int x0, int ldx) {
+    private static void kernelT4x2(Simd simd, float[] p, int nk, int n, int c, float[] dy, int y0, int ldy, float[] dx, int x0, int ldx) {
+        VectorSpecies<Float> F = simd.floats();
+        int L = F.length();
         int y1 = y0 + ldy, y2 = y1 + ldy, y3 = y2 + ldy;
         int x1 = x0 + ldx, x2 = x1 + ldx, x3 = x2 + ldx;
         FloatVector a00 = FloatVector.fromArray(F, dx, x0), a01 = FloatVector.fromArray(F, dx, x0 + L);
@@ -174,7 +200,8 @@ public final class Dot {
         a31.intoArray(dx, x3 + L);
     }
 
-    private static void stripT1(float[] p, int nk, int n, int c, float[] dy, int y0, float[] dx, int x0) {
+    private static void stripT1(Simd simd, float[] p, int nk, int n, int c, float[] dy, int y0, float[] dx, int x0) {
+        VectorSpecies<Float> F = simd.floats();
         FloatVector a = FloatVector.fromArray(F, dx, x0);
         for (int k = 0, po = c; k < nk; k++, po += n) a = FloatVector.fromArray(F, p, po).fma(FloatVector.broadcast(F, dy[y0 + k]), a);
         a.intoArray(dx, x0);

@@ -12,23 +12,21 @@ import org.finlora.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 
 /**
  * Symmetric blockwise int8 weight ("int8-block", see {@link Int8Blockwise}): int8 codes in flat
  * row-major order and one f32 scale (absmax / 127) per block of the flattened tensor.
  */
-public final class Int8BlockMatrix extends DequantMatrix {
-    private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
-    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
-    static final boolean VECTOR_DECODE = VECTOR_ENABLED && FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 256;
+public final class Int8BlockMatrix extends RowMatrix {
 
     public final int blocksize;
     private final MemorySegment q;
     private final float[] scales;
     private final int blocksPerRow;
 
-    private Int8BlockMatrix(int rows, int cols, int blocksize, MemorySegment q, float[] scales) {
-        super(rows, cols);
+    private Int8BlockMatrix(int rows, int cols, int blocksize, MemorySegment q, float[] scales, Simd simd) {
+        super(rows, cols, simd);
         this.blocksize = blocksize;
         this.q = q;
         this.scales = scales;
@@ -41,7 +39,7 @@ public final class Int8BlockMatrix extends DequantMatrix {
         }
     }
 
-    public static Int8BlockMatrix quantize(Tensor t, int blocksize) {
+    public static Int8BlockMatrix quantize(Tensor t, int blocksize, Simd simd) {
         TensorFloats.checkFloat2d(t);
         checkBlocksize(blocksize, t.name());
         int rows = t.rows(), cols = t.cols();
@@ -61,7 +59,7 @@ public final class Int8BlockMatrix extends DequantMatrix {
             }
             MemorySegment.copy(qb, 0, seg, ValueLayout.JAVA_BYTE, start, len);
         }
-        return new Int8BlockMatrix(rows, cols, blocksize, seg, scales);
+        return new Int8BlockMatrix(rows, cols, blocksize, seg, scales, simd);
     }
 
     @Override
@@ -84,7 +82,7 @@ public final class Int8BlockMatrix extends DequantMatrix {
     }
 
     @Override
-    public void dequantize(int r, int c0, int len, float[] dst, int off) {
+    protected void decodeReference(int r, int c0, int len, float[] dst, int off) {
         long base = (long) r * cols;
         for (int k = 0; k < len; k++) {
             long i = base + c0 + k;
@@ -92,21 +90,60 @@ public final class Int8BlockMatrix extends DequantMatrix {
         }
     }
 
+    /** One byte load widens to the float vectors of one scale (blocks are at least 8 columns, aligned to rows here). */
     @Override
-    protected void dequantizeTile(int r, int c0, int len, float[] dst, int off) {
-        if (!VECTOR_DECODE || blocksPerRow == 0 || (c0 & 7) != 0) {
-            dequantize(r, c0, len, dst, off);
+    protected void decode(int r, int c0, int len, float[] dst, int off) {
+        VectorSpecies<Byte> FB = simd.floatBytes();
+        int step = FB.length();
+        if (blocksPerRow == 0 || c0 % step != 0 || blocksize % step != 0) {
+            decodeReference(r, c0, len, dst, off);
             return;
         }
-        int body = len & ~7;
+        VectorSpecies<Float> F = simd.floats();
+        int L = F.length(), parts = simd.floatPartsPerByteLoad();
+        int body = len - len % step;
         long base = (long) r * cols;
         int sBase = r * blocksPerRow;
-        for (int k = 0; k < body; k += 8) {
+        for (int k = 0; k < body; k += step) {
             int c = c0 + k;
-            ByteVector bv = ByteVector.fromMemorySegment(B8, q, base + c, java.nio.ByteOrder.LITTLE_ENDIAN);
-            FloatVector v = (FloatVector) bv.convertShape(VectorOperators.B2F, F8, 0);
-            v.mul(scales[sBase + c / blocksize]).intoArray(dst, off + k);
+            ByteVector bv = ByteVector.fromMemorySegment(FB, q, base + c, ByteOrder.LITTLE_ENDIAN);
+            float s = scales[sBase + c / blocksize];
+            for (int p = 0; p < parts; p++) ((FloatVector) bv.convertShape(VectorOperators.B2F, F, p)).mul(s).intoArray(dst, off + k + p * L);
         }
-        if (body < len) dequantize(r, c0 + body, len - body, dst, off + body);
+        if (body < len) decodeReference(r, c0 + body, len - body, dst, off + body);
+    }
+
+    /** int8-block with blocks of 64. */
+    public static final WeightFormat FORMAT = new Format(org.finlora.quant.Int8Blockwise.DEFAULT_BLOCKSIZE);
+
+    /** The traits of int8-block: option blocksize. */
+    public record Format(int blocksize) implements WeightFormat {
+        @Override
+        public String name() {
+            return "int8-block";
+        }
+
+        @Override
+        public String spec() {
+            return "int8-block:blocksize=" + blocksize;
+        }
+
+        @Override
+        public String options() {
+            return "blocksize=N (64)";
+        }
+
+        @Override
+        public WeightFormat with(String key, String value) {
+            if (!key.equals("blocksize")) return WeightFormat.super.with(key, value);
+            int b = WeightFormats.intOption(name(), key, value);
+            checkBlocksize(b, "--quant int8-block");
+            return new Format(b);
+        }
+
+        @Override
+        public RowMatrix quantize(Tensor t, Simd simd) {
+            return Int8BlockMatrix.quantize(WeightFormats.floatTensor(t), blocksize, simd);
+        }
     }
 }

@@ -3,15 +3,15 @@ package org.finlora.kernel;
 import org.finlora.FinloraException;
 import org.finlora.tensor.DType;
 import org.finlora.tensor.Tensor;
-import org.finlora.tensor.WeightMatrix;
+
 
 /** Weight matrices over tensors as stored (no conversion): the default linear/embedding factory. */
 public final class Matrices {
     private Matrices() {
     }
 
-    /** The kernel matrix over a 2-D tensor's bytes in its stored dtype (f32, f16, bf16, Q8_0, Q4_0). */
-    public static WeightMatrix of(Tensor t) {
+    /** The kernel matrix over a 2-D tensor's bytes in its stored dtype (f32, f16, bf16, Q8_0, Q4_0), at the given width. */
+    public static RowMatrix of(Tensor t, Simd simd) {
         if (t.shape().length != 2) {
             throw new FinloraException("tensor '" + t.name() + "' has shape " + java.util.Arrays.toString(t.shape()) + ", expected a 2-D matrix");
         }
@@ -30,11 +30,11 @@ public final class Matrices {
         }
         int r = (int) rows, c = (int) cols;
         return switch (t.dtype()) {
-            case F32 -> new F32Matrix(r, c, t.data());
-            case F16 -> new F16Matrix(r, c, t.data());
-            case BF16 -> new BF16Matrix(r, c, t.data());
-            case Q8_0 -> new Q8_0Matrix(r, c, t.data());
-            case Q4_0 -> new Q4_0Matrix(r, c, t.data());
+            case F32 -> new F32Matrix(r, c, t.data(), simd);
+            case F16 -> new F16Matrix(r, c, t.data(), simd);
+            case BF16 -> new BF16Matrix(r, c, t.data(), simd);
+            case Q8_0 -> new Q8_0Matrix(r, c, t.data(), simd);
+            case Q4_0 -> new Q4_0Matrix(r, c, t.data(), simd);
             default -> throw new FinloraException("tensor '" + t.name() + "': dtype " + t.dtype()
                     + " is not a weight format (expected F32, F16, BF16, Q8_0 or Q4_0)");
         };

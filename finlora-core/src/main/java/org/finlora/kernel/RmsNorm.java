@@ -1,10 +1,7 @@
 package org.finlora.kernel;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-
-import static org.finlora.kernel.Vectors.F;
-import static org.finlora.kernel.Vectors.L;
+import jdk.incubator.vector.VectorSpecies;
 
 /** RMSNorm as in transformers' LlamaRMSNorm: out = w · (x · 1/sqrt(mean(x²) + eps)), in f32. */
 public final class RmsNorm {
@@ -12,12 +9,15 @@ public final class RmsNorm {
     }
 
     /** Normalizes T rows of n floats: x[T, n] → out[T, n] (out may be x). */
-    public static void apply(float[] x, float[] w, float[] out, int T, int n, float eps) {
-        for (int t = 0; t < T; t++) apply(x, t * n, w, out, t * n, n, eps, Vectors.ENABLED);
+    public static void apply(Simd simd, float[] x, float[] w, float[] out, int T, int n, float eps) {
+        for (int t = 0; t < T; t++) apply(simd, x, t * n, w, out, t * n, n, eps);
     }
 
     /** One row; returns 1/rms (what a backward pass saves). */
-    public static float apply(float[] x, int xOff, float[] w, float[] out, int outOff, int n, float eps, boolean vector) {
+    public static float apply(Simd simd, float[] x, int xOff, float[] w, float[] out, int outOff, int n, float eps) {
+        boolean vector = simd.vector();
+        VectorSpecies<Float> F = vector ? simd.floats() : null;
+        int L = simd.floatLanes();
         float ss;
         int i = 0;
         if (vector) {
@@ -26,7 +26,7 @@ public final class RmsNorm {
                 FloatVector v = FloatVector.fromArray(F, x, xOff + i);
                 acc = v.fma(v, acc);
             }
-            ss = Dot.hsum(acc);
+            ss = simd.hsum(acc);
         } else {
             ss = 0f;
         }

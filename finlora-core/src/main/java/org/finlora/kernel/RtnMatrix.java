@@ -16,7 +16,7 @@ import java.nio.ByteOrder;
  * {@code groupSize} columns an f32 scale and an integer zero point. The decode reads one 64-bit
  * little-endian word per code (each row is padded by 8 bytes so the last read stays inside).
  */
-public final class RtnMatrix extends DequantMatrix {
+public final class RtnMatrix extends RowMatrix {
     private static final ValueLayout.OfLong LONG_LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public final int bits;
@@ -28,8 +28,8 @@ public final class RtnMatrix extends DequantMatrix {
     private final float[] zero;
     private final long mask;
 
-    private RtnMatrix(int rows, int cols, int bits, int groupSize, MemorySegment q, float[] scale, float[] zero) {
-        super(rows, cols);
+    private RtnMatrix(int rows, int cols, int bits, int groupSize, MemorySegment q, float[] scale, float[] zero, Simd simd) {
+        super(rows, cols, simd);
         this.bits = bits;
         this.groupSize = groupSize;
         this.groupsPerRow = (cols + groupSize - 1) / groupSize;
@@ -44,7 +44,7 @@ public final class RtnMatrix extends DequantMatrix {
         return ((long) cols * bits + 7) / 8 + 8;
     }
 
-    public static RtnMatrix quantize(Tensor t, int bits, int groupSize) {
+    public static RtnMatrix quantize(Tensor t, int bits, int groupSize, Simd simd) {
         TensorFloats.checkFloat2d(t);
         Rtn.checkBits(bits, t.name());
         if (groupSize < 1) throw new FinloraException(t.name() + ": rtn group size " + groupSize + " must be positive");
@@ -72,7 +72,7 @@ public final class RtnMatrix extends DequantMatrix {
                 seg.set(ValueLayout.JAVA_BYTE, o + 1, (byte) (seg.get(ValueLayout.JAVA_BYTE, o + 1) | (v >>> 8)));
             }
         }
-        return new RtnMatrix(rows, cols, bits, groupSize, seg, scale, zero);
+        return new RtnMatrix(rows, cols, bits, groupSize, seg, scale, zero, simd);
     }
 
     @Override
@@ -104,7 +104,7 @@ public final class RtnMatrix extends DequantMatrix {
     }
 
     @Override
-    public void dequantize(int r, int c0, int len, float[] dst, int off) {
+    protected void decodeReference(int r, int c0, int len, float[] dst, int off) {
         long rowBase = r * rowBytes;
         int gBase = r * groupsPerRow;
         for (int k = 0; k < len; k++) {
@@ -118,10 +118,11 @@ public final class RtnMatrix extends DequantMatrix {
 
     /**
      * Same values, faster: one group at a time (scale and zero loaded once) and one 64-bit word per
-     * run of codes that fit in it, instead of one word and one division per code.
+     * run of codes that fit in it, instead of one word and one division per code. Scalar at every width:
+     * the codes of one word have no fixed lane positions for k that do not divide 32.
      */
     @Override
-    protected void dequantizeTile(int r, int c0, int len, float[] dst, int off) {
+    protected void decode(int r, int c0, int len, float[] dst, int off) {
         long rowBase = r * rowBytes;
         int gBase = r * groupsPerRow;
         int perWord = 56 / bits;   // codes readable from one word starting at any bit offset 0..7
@@ -140,6 +141,42 @@ public final class RtnMatrix extends DequantMatrix {
                 }
                 c += n;
             }
+        }
+    }
+
+    /** rtnK with groups of 128 columns. */
+    public static WeightFormat format(int bits) {
+        return new Format(bits, Rtn.DEFAULT_GROUP_SIZE);
+    }
+
+    /** The traits of rtn2 .. rtn8: option group-size. */
+    public record Format(int bits, int groupSize) implements WeightFormat {
+        @Override
+        public String name() {
+            return "rtn" + bits;
+        }
+
+        @Override
+        public String spec() {
+            return name() + ":group-size=" + groupSize;
+        }
+
+        @Override
+        public String options() {
+            return "group-size=N (128)";
+        }
+
+        @Override
+        public WeightFormat with(String key, String value) {
+            if (!key.equals("group-size")) return WeightFormat.super.with(key, value);
+            int g = WeightFormats.intOption(name(), key, value);
+            if (g < 1) throw new FinloraException("--quant " + name() + ": group-size must be positive, got " + g);
+            return new Format(bits, g);
+        }
+
+        @Override
+        public RowMatrix quantize(Tensor t, Simd simd) {
+            return RtnMatrix.quantize(WeightFormats.floatTensor(t), bits, groupSize, simd);
         }
     }
 }

@@ -5,8 +5,6 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
-import static org.finlora.kernel.Vectors.F;
-
 /**
  * exp(x) for float lanes without leaving the vector registers (the Vector API's own EXP calls out to
  * a library per vector, and Math.exp is scalar double). Cody-Waite range reduction
@@ -31,20 +29,20 @@ public final class VectorMath {
     static final float MIN_ARG = -104f, MAX_ARG = 89f;
     static final float C2 = 1f / 2, C3 = 1f / 6, C4 = 1f / 24, C5 = 1f / 120, C6 = 1f / 720, C7 = 1f / 5040;
 
-    /** e^x of every lane. */
+    /** e^x of every lane, at the width of x (no species of its own: it takes x's). */
     public static FloatVector exp(FloatVector x) {
         VectorMask<Float> nan = x.compare(VectorOperators.NE, x);
         FloatVector xc = x.max(MIN_ARG).min(MAX_ARG);
         FloatVector kf = xc.mul(LOG2E).add(ROUND).sub(ROUND);
-        FloatVector r = kf.fma(FloatVector.broadcast(F, -LN2_HI), xc);
-        r = kf.fma(FloatVector.broadcast(F, -LN2_LO), r);
+        FloatVector r = kf.fma(x.broadcast(-LN2_HI), xc);
+        r = kf.fma(x.broadcast(-LN2_LO), r);
         FloatVector p = r.fma(C7, C6);
-        p = p.fma(r, FloatVector.broadcast(F, C5));
-        p = p.fma(r, FloatVector.broadcast(F, C4));
-        p = p.fma(r, FloatVector.broadcast(F, C3));
-        p = p.fma(r, FloatVector.broadcast(F, C2));
-        p = p.fma(r, FloatVector.broadcast(F, 1f));
-        p = p.fma(r, FloatVector.broadcast(F, 1f));
+        p = p.fma(r, x.broadcast(C5));
+        p = p.fma(r, x.broadcast(C4));
+        p = p.fma(r, x.broadcast(C3));
+        p = p.fma(r, x.broadcast(C2));
+        p = p.fma(r, x.broadcast(1f));
+        p = p.fma(r, x.broadcast(1f));
         IntVector k = (IntVector) kf.convert(VectorOperators.F2I, 0);
         IntVector k1 = k.lanewise(VectorOperators.ASHR, 1);
         IntVector k2 = k.sub(k1);

@@ -32,6 +32,6 @@ public final class AdaptedWeights {
             }
             layers[l] = new LlamaWeights.Layer(w.attnNorm(), m[0], m[1], m[2], m[3], w.ffnNorm(), m[4], m[5], m[6]);
         }
-        return new LlamaWeights(base.config, base.tokenEmbedding, layers, base.finalNorm, base.lmHead);
+        return new LlamaWeights(base.config, base.tokenEmbedding, layers, base.finalNorm, base.lmHead, base.simd);
     }
 }

@@ -4,16 +4,12 @@ import org.finlora.FinloraException;
 import org.finlora.io.Checkpoint;
 import org.finlora.kernel.Activations;
 import org.finlora.kernel.Attention;
-import org.finlora.kernel.Matrices;
 import org.finlora.kernel.Matmuls;
 import org.finlora.kernel.RmsNorm;
 import org.finlora.kernel.Rope;
-import org.finlora.kernel.Vectors;
+import org.finlora.kernel.Simd;
 import org.finlora.kernel.WeightFormats;
-import org.finlora.tensor.Tensor;
 import org.finlora.tensor.WeightMatrix;
-
-import java.util.function.Function;
 
 /**
  * Llama inference: embeddings, nLayers × (RMSNorm → GQA attention with RoPE → residual, RMSNorm →
@@ -23,11 +19,14 @@ import java.util.function.Function;
 public final class LlamaModel {
     public final LlamaConfig config;
     public final LlamaWeights weights;
+    /** The width of the kernels: the one the weights were built for. */
+    private final Simd simd;
     private final Rope rope;
 
     public LlamaModel(LlamaWeights weights) {
         this.weights = weights;
         this.config = weights.config;
+        this.simd = weights.simd;
         LlamaConfig c = config;
         float[] inv = Rope.inverseFrequencies(c.headDim(), c.ropeTheta());
         if (c.ropeFreqFactors() != null) {
@@ -40,15 +39,17 @@ public final class LlamaModel {
     }
 
     /**
-     * Builds the model of a checkpoint with its weights in their stored dtypes ({@code quant} null or
-     * "none") or converted on load to a registered {@link WeightFormats} format. Formats registered
-     * with embeddings=true also convert the token embedding and lm_head.
+     * Builds the model of a checkpoint at this process's width ({@link Simd#configured()}) with its weights
+     * in their stored formats ({@code quant} null, "none" or "f32"... see {@link LlamaWeights#load}) or
+     * converted on load to a {@link WeightFormats} format.
      */
     public static LlamaModel load(Checkpoint ck, String quant) {
-        Function<Tensor, WeightMatrix> stored = Matrices::of;
-        if (quant == null || quant.isBlank() || quant.equals("none")) return new LlamaModel(LlamaWeights.from(ck, stored, stored));
-        WeightFormats.Format f = WeightFormats.get(quant);
-        return new LlamaModel(LlamaWeights.from(ck, f.fromTensor(), f.embeddings() ? f.fromTensor() : stored));
+        return load(ck, quant, Simd.configured());
+    }
+
+    /** {@link #load(Checkpoint, String)} at a given width. */
+    public static LlamaModel load(Checkpoint ck, String quant, Simd simd) {
+        return new LlamaModel(LlamaWeights.load(ck, LlamaWeights.format(quant), simd));
     }
 
     public KvCache newCache(int capacity) {
@@ -93,27 +94,26 @@ public final class LlamaModel {
         float[] up = new float[T * hidden];
         float[] cos = new float[T * half], sin = new float[T * half];
         rope.angles(pos, T, cos, sin);
-        boolean vec = Vectors.ENABLED;
         int[] rowSeq = new int[T], rowPos = new int[T];
         for (int t = 0; t < T; t++) rowPos[t] = pos + t;
 
         for (int l = 0; l < c.nLayers(); l++) {
             LlamaWeights.Layer w = weights.layers[l];
-            RmsNorm.apply(x, w.attnNorm(), xb, T, dim, c.rmsEps());
+            RmsNorm.apply(simd, x, w.attnNorm(), xb, T, dim, c.rmsEps());
             Matmuls.sameInput(new WeightMatrix[]{w.wq(), w.wk(), w.wv()}, xb, new float[][]{q, k, v}, T);
             for (int t = 0; t < T; t++) {
                 rope.rotate(q, t * qDim, c.nHeads(), cos, sin, t);
                 rope.rotate(k, t * kvDim, c.nKvHeads(), cos, sin, t);
             }
             cache.put(l, k, 0, v, 0, pos, T);
-            Attention.ragged(q, att, T, rowSeq, rowPos, new float[][]{cache.keys[l]}, new float[][]{cache.values[l]},
-                    c.nHeads(), c.nKvHeads(), c.headDim(), vec);
+            Attention.ragged(simd, q, att, T, rowSeq, rowPos, new float[][]{cache.keys[l]}, new float[][]{cache.values[l]},
+                    c.nHeads(), c.nKvHeads(), c.headDim());
             w.wo().matmul(att, xb, T);
             add(x, xb, T * dim);
 
-            RmsNorm.apply(x, w.ffnNorm(), xb, T, dim, c.rmsEps());
+            RmsNorm.apply(simd, x, w.ffnNorm(), xb, T, dim, c.rmsEps());
             Matmuls.sameInput(new WeightMatrix[]{w.gate(), w.up()}, xb, new float[][]{gate, up}, T);
-            Activations.siluMul(gate, up, T * hidden);
+            Activations.siluMul(simd, gate, up, T * hidden);
             w.down().matmul(gate, xb, T);
             add(x, xb, T * dim);
         }
@@ -121,7 +121,7 @@ public final class LlamaModel {
         int first = allLogits ? 0 : T - 1, n = T - first;
         float[] last = new float[n * dim];
         for (int t = 0; t < n; t++) {
-            RmsNorm.apply(x, (first + t) * dim, weights.finalNorm, last, t * dim, dim, c.rmsEps(), vec);
+            RmsNorm.apply(simd, x, (first + t) * dim, weights.finalNorm, last, t * dim, dim, c.rmsEps());
         }
         float[] logits = new float[n * c.vocabSize()];
         weights.lmHead.matmul(last, logits, n);
@@ -182,11 +182,10 @@ public final class LlamaModel {
         float[] gate = new float[N * hidden];
         float[] up = new float[N * hidden];
         float[][] kc = new float[B][], vc = new float[B][];
-        boolean vec = Vectors.ENABLED;
 
         for (int l = 0; l < c.nLayers(); l++) {
             LlamaWeights.Layer w = weights.layers[l];
-            RmsNorm.apply(x, w.attnNorm(), xb, N, dim, c.rmsEps());
+            RmsNorm.apply(simd, x, w.attnNorm(), xb, N, dim, c.rmsEps());
             Matmuls.sameInput(new WeightMatrix[]{w.wq(), w.wk(), w.wv()}, xb, new float[][]{q, k, v}, N);
             for (int r = 0; r < N; r++) {
                 rope.rotate(q, r * qDim, c.nHeads(), cos, sin, r);
@@ -197,20 +196,20 @@ public final class LlamaModel {
                 vc[b] = caches[b].values[l];
                 caches[b].put(l, k, rowStart[b] * kvDim, v, rowStart[b] * kvDim, pos[b], count[b]);
             }
-            Attention.ragged(q, att, N, rowSeq, rowPos, kc, vc, c.nHeads(), c.nKvHeads(), c.headDim(), vec);
+            Attention.ragged(simd, q, att, N, rowSeq, rowPos, kc, vc, c.nHeads(), c.nKvHeads(), c.headDim());
             w.wo().matmul(att, xb, N);
             add(x, xb, N * dim);
 
-            RmsNorm.apply(x, w.ffnNorm(), xb, N, dim, c.rmsEps());
+            RmsNorm.apply(simd, x, w.ffnNorm(), xb, N, dim, c.rmsEps());
             Matmuls.sameInput(new WeightMatrix[]{w.gate(), w.up()}, xb, new float[][]{gate, up}, N);
-            Activations.siluMul(gate, up, N * hidden);
+            Activations.siluMul(simd, gate, up, N * hidden);
             w.down().matmul(gate, xb, N);
             add(x, xb, N * dim);
         }
 
         float[] last = new float[B * dim];
         for (int b = 0; b < B; b++) {
-            RmsNorm.apply(x, (rowStart[b + 1] - 1) * dim, weights.finalNorm, last, b * dim, dim, c.rmsEps(), vec);
+            RmsNorm.apply(simd, x, (rowStart[b + 1] - 1) * dim, weights.finalNorm, last, b * dim, dim, c.rmsEps());
         }
         float[] logits = new float[B * c.vocabSize()];
         weights.lmHead.matmul(last, logits, B);

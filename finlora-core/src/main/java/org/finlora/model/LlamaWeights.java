@@ -1,10 +1,13 @@
 package org.finlora.model;
 
 import org.finlora.FinloraException;
-import com.fasterxml.jackson.databind.JsonNode;
 import org.finlora.io.Checkpoint;
+import org.finlora.kernel.Matrices;
+import org.finlora.kernel.Simd;
+import org.finlora.kernel.StoredWeights;
+import org.finlora.kernel.WeightFormat;
+import org.finlora.kernel.WeightFormats;
 import org.finlora.quant.BnbTensors;
-import org.finlora.quant.LlmInt8;
 import org.finlora.tensor.DType;
 import org.finlora.tensor.Floats;
 import org.finlora.tensor.Tensor;
@@ -48,8 +51,11 @@ public final class LlamaWeights {
     public final float[] finalNorm;
     /** [vocab, dim]; the same object as tokenEmbedding when embeddings are tied. */
     public final WeightMatrix lmHead;
+    /** The width every kernel of this model runs at (the one its matrices were built for). */
+    public final Simd simd;
 
-    public LlamaWeights(LlamaConfig config, WeightMatrix tokenEmbedding, Layer[] layers, float[] finalNorm, WeightMatrix lmHead) {
+    public LlamaWeights(LlamaConfig config, WeightMatrix tokenEmbedding, Layer[] layers, float[] finalNorm, WeightMatrix lmHead, Simd simd) {
+        this.simd = simd;
         this.config = config;
         this.tokenEmbedding = tokenEmbedding;
         this.layers = layers;
@@ -58,34 +64,55 @@ public final class LlamaWeights {
     }
 
     /**
+     * The --quant value as a format: null for "none" (or null/blank), which keeps every weight as stored
+     * (also "f32" on an f32 checkpoint, whose weights are already f32).
+     */
+    public static WeightFormat format(String quant) {
+        if (quant == null || quant.isBlank() || quant.strip().equalsIgnoreCase("none")) return null;
+        return WeightFormats.parse(quant);
+    }
+
+    /**
+     * Builds the weights of a checkpoint at a width: each block projection as stored ({@code quant} null)
+     * or converted on load to {@code quant}; the token embedding and lm_head too when the format says so
+     * ({@link WeightFormat#embeddings()}), else as stored. Weights bitsandbytes already quantized are
+     * used as stored.
+     */
+    public static LlamaWeights load(Checkpoint ck, WeightFormat quant, Simd simd) {
+        Function<Tensor, WeightMatrix> stored = t -> Matrices.of(t, simd);
+        Function<Tensor, WeightMatrix> converted = quant == null ? stored : t -> quant.quantize(t, simd);
+        return from(ck, converted, quant != null && quant.embeddings() ? converted : stored, simd);
+    }
+
+    /**
      * Builds the weights of a checkpoint. {@code linear} turns each block projection into its kernel
      * format (this is where --quant quantizes on load); {@code embedding} does the same for the token
-     * embedding and lm_head (which stay in their stored dtype unless asked otherwise).
+     * embedding and lm_head. Weights stored by bitsandbytes are read as stored, at width {@code simd}.
      */
-    public static LlamaWeights from(Checkpoint ck, Function<Tensor, WeightMatrix> linear, Function<Tensor, WeightMatrix> embedding) {
+    public static LlamaWeights from(Checkpoint ck, Function<Tensor, WeightMatrix> linear, Function<Tensor, WeightMatrix> embedding, Simd simd) {
         LlamaConfig c = ck.config();
         Layer[] layers = new Layer[c.nLayers()];
         for (int l = 0; l < c.nLayers(); l++) {
             String p = "model.layers." + l + ".";
             layers[l] = new Layer(
                     norm(ck, p + "input_layernorm.weight", c.dim()),
-                    lin(ck, p + "self_attn.q_proj.weight", c.qDim(), c.dim(), linear),
-                    lin(ck, p + "self_attn.k_proj.weight", c.kvDim(), c.dim(), linear),
-                    lin(ck, p + "self_attn.v_proj.weight", c.kvDim(), c.dim(), linear),
-                    lin(ck, p + "self_attn.o_proj.weight", c.dim(), c.qDim(), linear),
+                    lin(ck, p + "self_attn.q_proj.weight", c.qDim(), c.dim(), linear, simd),
+                    lin(ck, p + "self_attn.k_proj.weight", c.kvDim(), c.dim(), linear, simd),
+                    lin(ck, p + "self_attn.v_proj.weight", c.kvDim(), c.dim(), linear, simd),
+                    lin(ck, p + "self_attn.o_proj.weight", c.dim(), c.qDim(), linear, simd),
                     norm(ck, p + "post_attention_layernorm.weight", c.dim()),
-                    lin(ck, p + "mlp.gate_proj.weight", c.hiddenDim(), c.dim(), linear),
-                    lin(ck, p + "mlp.up_proj.weight", c.hiddenDim(), c.dim(), linear),
-                    lin(ck, p + "mlp.down_proj.weight", c.dim(), c.hiddenDim(), linear));
+                    lin(ck, p + "mlp.gate_proj.weight", c.hiddenDim(), c.dim(), linear, simd),
+                    lin(ck, p + "mlp.up_proj.weight", c.hiddenDim(), c.dim(), linear, simd),
+                    lin(ck, p + "mlp.down_proj.weight", c.dim(), c.hiddenDim(), linear, simd));
         }
-        WeightMatrix emb = lin(ck, "model.embed_tokens.weight", c.vocabSize(), c.dim(), embedding);
-        WeightMatrix head = c.tiedEmbeddings() ? emb : lin(ck, "lm_head.weight", c.vocabSize(), c.dim(), embedding);
-        return new LlamaWeights(c, emb, layers, norm(ck, "model.norm.weight", c.dim()), head);
+        WeightMatrix emb = lin(ck, "model.embed_tokens.weight", c.vocabSize(), c.dim(), embedding, simd);
+        WeightMatrix head = c.tiedEmbeddings() ? emb : lin(ck, "lm_head.weight", c.vocabSize(), c.dim(), embedding, simd);
+        return new LlamaWeights(c, emb, layers, norm(ck, "model.norm.weight", c.dim()), head, simd);
     }
 
-    private static WeightMatrix lin(Checkpoint ck, String name, int rows, int cols, Function<Tensor, WeightMatrix> f) {
+    private static WeightMatrix lin(Checkpoint ck, String name, int rows, int cols, Function<Tensor, WeightMatrix> f, Simd simd) {
         Tensor t = ck.tensor(name);
-        WeightMatrix stored = bnb(ck, name, t);
+        WeightMatrix stored = bnb(ck, name, t, simd);
         if (stored != null) {
             // already quantized by bitsandbytes: used as stored (the real shape comes from quant_state / the int8 tensor)
             if (stored.rows != rows || stored.cols != cols) {
@@ -103,24 +130,12 @@ public final class LlamaWeights {
 
     /**
      * A bitsandbytes 4-bit (U8 codes + quant_state) or LLM.int8 (I8 CB + SCB) weight read from its
-     * tensor group, or null when {@code t} is a plain tensor. The int8 outlier threshold is the
-     * folder's quantization_config.llm_int8_threshold (bnb's 6.0 when absent).
+     * tensor group by the registered format that holds it, or null when {@code t} is a plain tensor.
      */
-    private static WeightMatrix bnb(Checkpoint ck, String name, Tensor t) {
-        if (t.dtype() == DType.U8 && BnbTensors.is4bit(ck.tensors(), name)) return BnbTensors.read4bit(ck.tensors(), name);
-        if (t.dtype() == DType.I8 && BnbTensors.is8bit(ck.tensors(), name)) {
-            float threshold = LlmInt8.DEFAULT_THRESHOLD;
-            JsonNode q = ck.quantizationConfig();
-            if (q != null && q.has("llm_int8_threshold")) {
-                JsonNode v = q.get("llm_int8_threshold");
-                if (!v.isNumber() || !(v.asDouble() >= 0) || Double.isInfinite(v.asDouble())) {
-                    throw new FinloraException(ck.source() + "/config.json: quantization_config.llm_int8_threshold must be a number >= 0, got " + v);
-                }
-                threshold = (float) v.asDouble();
-            }
-            return BnbTensors.read8bit(ck.tensors(), name, threshold);
-        }
-        return null;
+    private static WeightMatrix bnb(Checkpoint ck, String name, Tensor t, Simd simd) {
+        boolean group = t.dtype() == DType.U8 && BnbTensors.is4bit(ck.tensors(), name)
+                || t.dtype() == DType.I8 && BnbTensors.is8bit(ck.tensors(), name);
+        return group ? WeightFormats.loadStored(new StoredWeights(ck.source(), ck.tensors(), ck.quantizationConfig()), name, simd) : null;
     }
 
     private static float[] norm(Checkpoint ck, String name, int dim) {

@@ -3,8 +3,6 @@ package org.finlora.quant;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.finlora.FinloraException;
-import org.finlora.kernel.Bnb4bitMatrix;
-import org.finlora.kernel.Int8VectorwiseMatrix;
 import org.finlora.tensor.DType;
 import org.finlora.tensor.Floats;
 import org.finlora.tensor.Tensor;
@@ -31,6 +29,18 @@ import java.util.Map;
  * and {@code <module>.weight_format} U8 scalar (0 = row-major) when present.
  */
 public final class BnbTensors {
+    /**
+     * A 4-bit weight as bnb stores it: codes one per element in bnb's flat row-major order (0..15), and
+     * either the f32 absmax per block (nested == null) or the double-quantized statistics.
+     */
+    public record FourBit(String name, Bnb4bit.Type type, int rows, int cols, int blocksize, byte[] codes, float[] absmax,
+                          DoubleQuant.Nested nested) {
+    }
+
+    /** An LLM.int8 weight as bnb stores it: CB int8 [rows, cols] row-major and SCB f32 [rows]. */
+    public record EightBit(String name, int rows, int cols, byte[] cb, float[] scb) {
+    }
+
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -80,8 +90,8 @@ public final class BnbTensors {
         return Floats.toFloatArray(t);
     }
 
-    /** Reads one bnb 4-bit weight group into a kernel matrix, validating every part against the others. */
-    public static Bnb4bitMatrix read4bit(Map<String, Tensor> tensors, String weightName) {
+    /** Reads one bnb 4-bit weight group, validating every part against the others. */
+    public static FourBit read4bit(Map<String, Tensor> tensors, String weightName) {
         Tensor qs = quantState(tensors, weightName);
         if (qs == null) throw new FinloraException(weightName + ": no quant_state.bitsandbytes__nf4 or __fp4 tensor");
         String stateName = qs.name() != null ? qs.name() : weightName + ".quant_state";
@@ -122,7 +132,7 @@ public final class BnbTensors {
         boolean nested = st.has("nested_blocksize") || st.has("nested_offset");
         if (!nested) {
             float[] absmax = floats(need(tensors, weightName + ".absmax", DType.F32, "block absmax"), nb);
-            return Bnb4bitMatrix.fromBnb(weightName, type, rows, cols, blocksize, packed, absmax, null);
+            return new FourBit(weightName, type, rows, cols, blocksize, Bnb4bit.unpackBnb(packed, Math.toIntExact(n)), absmax, null);
         }
         int nbs = integer(st, "nested_blocksize", stateName);
         if (nbs <= 0 || nbs > 1 << 16) throw new FinloraException(stateName + ": nested_blocksize " + nbs + " out of range");
@@ -131,7 +141,7 @@ public final class BnbTensors {
         byte[] qa = bytes(need(tensors, weightName + ".absmax", DType.U8, "double-quantized absmax"), nb);
         float[] absmax2 = floats(need(tensors, weightName + ".nested_absmax", DType.F32, "nested absmax"), (nb + nbs - 1) / nbs);
         float[] map = floats(need(tensors, weightName + ".nested_quant_map", DType.F32, "nested quant map"), 256);
-        return Bnb4bitMatrix.fromBnb(weightName, type, rows, cols, blocksize, packed, null,
+        return new FourBit(weightName, type, rows, cols, blocksize, Bnb4bit.unpackBnb(packed, Math.toIntExact(n)), null,
                 new DoubleQuant.Nested(qa, absmax2, (float) off.asDouble(), map, nbs));
     }
 
@@ -148,7 +158,7 @@ public final class BnbTensors {
     }
 
     /** Reads a Linear8bitLt weight (CB int8 + SCB). */
-    public static Int8VectorwiseMatrix read8bit(Map<String, Tensor> tensors, String weightName, float threshold) {
+    public static EightBit read8bit(Map<String, Tensor> tensors, String weightName) {
         Tensor w = need(tensors, weightName, DType.I8, "int8 CB");
         if (w.shape().length != 2) throw new FinloraException(weightName + ": expected a 2-D int8 weight, got " + java.util.Arrays.toString(w.shape()));
         Tensor fmt = tensors.get(modulePrefix(weightName) + "weight_format");
@@ -157,7 +167,7 @@ public final class BnbTensors {
         }
         int rows = w.rows(), cols = w.cols();
         float[] scb = floats(need(tensors, modulePrefix(weightName) + "SCB", DType.F32, "row scales"), rows);
-        return Int8VectorwiseMatrix.fromBnb(weightName, rows, cols, bytes(w, (long) rows * cols), scb, threshold);
+        return new EightBit(weightName, rows, cols, bytes(w, (long) rows * cols), scb);
     }
 
     private static Tensor u8(String name, byte[] b, long... shape) {
@@ -174,27 +184,27 @@ public final class BnbTensors {
      * The bnb state-dict tensors of a 4-bit weight, in bnb's key order. {@code dtype} is the name of
      * the weight's compute/load dtype written into the quant_state ("bfloat16", "float16", "float32").
      */
-    public static Map<String, Tensor> write4bit(String weightName, Bnb4bitMatrix m, String dtype) {
+    public static Map<String, Tensor> write4bit(String weightName, FourBit m, String dtype) {
         Map<String, Tensor> out = new LinkedHashMap<>();
-        byte[] packed = Bnb4bit.packBnb(m.bnbCodes());
+        byte[] packed = Bnb4bit.packBnb(m.codes());
         out.put(weightName, u8(weightName, packed, packed.length, 1));
         StringBuilder js = new StringBuilder();
-        js.append("{\"quant_type\": \"").append(m.type.id).append("\", \"blocksize\": ").append(m.blocksize)
-                .append(", \"dtype\": \"").append(dtype).append("\", \"shape\": [").append(m.rows).append(", ").append(m.cols).append("]");
+        js.append("{\"quant_type\": \"").append(m.type().id).append("\", \"blocksize\": ").append(m.blocksize())
+                .append(", \"dtype\": \"").append(dtype).append("\", \"shape\": [").append(m.rows()).append(", ").append(m.cols()).append("]");
         DoubleQuant.Nested n = m.nested();
         if (n != null) {
             out.put(weightName + ".absmax", u8(weightName + ".absmax", n.codes().clone(), n.codes().length));
-            out.put(weightName + ".quant_map", f32(weightName + ".quant_map", m.type.table()));
+            out.put(weightName + ".quant_map", f32(weightName + ".quant_map", m.type().table()));
             out.put(weightName + ".nested_absmax", f32(weightName + ".nested_absmax", n.absmax2()));
             out.put(weightName + ".nested_quant_map", f32(weightName + ".nested_quant_map", n.map()));
             js.append(", \"nested_blocksize\": ").append(n.blocksize()).append(", \"nested_dtype\": \"float32\", \"nested_offset\": ")
                     .append(pythonRepr(n.offset()));
         } else {
-            out.put(weightName + ".absmax", f32(weightName + ".absmax", m.blockScales()));
-            out.put(weightName + ".quant_map", f32(weightName + ".quant_map", m.type.table()));
+            out.put(weightName + ".absmax", f32(weightName + ".absmax", m.absmax()));
+            out.put(weightName + ".quant_map", f32(weightName + ".quant_map", m.type().table()));
         }
         js.append("}");
-        String key = weightName + ".quant_state.bitsandbytes__" + m.type.id;
+        String key = weightName + ".quant_state.bitsandbytes__" + m.type().id;
         byte[] b = js.toString().getBytes(StandardCharsets.UTF_8);
         out.put(key, u8(key, b, b.length));
         return out;
@@ -220,15 +230,11 @@ public final class BnbTensors {
     }
 
     /** The Linear8bitLt state-dict tensors (weight, SCB, weight_format). */
-    public static Map<String, Tensor> write8bit(String weightName, Int8VectorwiseMatrix m) {
+    public static Map<String, Tensor> write8bit(String weightName, EightBit m) {
         Map<String, Tensor> out = new LinkedHashMap<>();
-        byte[] cb = new byte[Math.toIntExact((long) m.rows * m.cols)];
-        for (int r = 0; r < m.rows; r++) for (int c = 0; c < m.cols; c++) cb[r * m.cols + c] = (byte) m.code(r, c);
-        out.put(weightName, new Tensor(weightName, DType.I8, new long[]{m.rows, m.cols}, MemorySegment.ofArray(cb)));
-        float[] scb = new float[m.rows];
-        for (int r = 0; r < m.rows; r++) scb[r] = m.scb(r);
+        out.put(weightName, new Tensor(weightName, DType.I8, new long[]{m.rows(), m.cols()}, MemorySegment.ofArray(m.cb().clone())));
         String p = modulePrefix(weightName);
-        out.put(p + "SCB", f32(p + "SCB", scb));
+        out.put(p + "SCB", f32(p + "SCB", m.scb()));
         out.put(p + "weight_format", u8(p + "weight_format", new byte[]{0}));
         return out;
     }

@@ -1,5 +1,7 @@
 /**
- * Quantization formats with bitsandbytes' exact semantics, and the --quant registry entry point.
+ * The quantization algorithms, with bitsandbytes' exact semantics where it defines them. Plain math on
+ * float arrays and tensors: this package imports no kernel; the kernel package's formats
+ * (org.finlora.kernel.WeightFormats) call it.
  *
  * <ul>
  *   <li>{@link org.finlora.quant.Bnb4bit}: NF4/FP4 tables and thresholds (f32 literals), strict-&gt;

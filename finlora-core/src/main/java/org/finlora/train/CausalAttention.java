@@ -1,11 +1,10 @@
 package org.finlora.train;
 
-import org.finlora.kernel.Gemm;
-import org.finlora.kernel.Parallel;
-import org.finlora.kernel.VectorMath;
-
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
+import org.finlora.kernel.Parallel;
+import org.finlora.kernel.Simd;
+import org.finlora.kernel.VectorMath;
 
 /**
  * Causal grouped-query attention over a right-padded batch, for training. q is [B*T, nHeads*hd],
@@ -23,32 +22,34 @@ public final class CausalAttention {
     private CausalAttention() {
     }
 
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
-    private static final int L = 8;
 
     /**
-     * sum_i a[ao + i] * b[bo + i] for i &lt; n: 8-lane FMAs over the head dimension, scalar tail. The
-     * lanes are summed in a fixed order through lanes[8] (reduceLanes sums in a different order
+     * sum_i a[ao + i] * b[bo + i] for i &lt; n: vector FMAs over the head dimension, scalar tail. The
+     * lanes are summed in a fixed order ({@link Simd#hsum}: reduceLanes sums in a different order
      * before and after C2 compiles it, and training must be reproducible within a process).
      */
-    static float dot(float[] a, int ao, float[] b, int bo, int n, float[] lanes) {
+    static float dot(Simd simd, float[] a, int ao, float[] b, int bo, int n) {
         int i = 0;
         float s = 0f;
-        if (Gemm.ENABLED && n >= L) {
+        if (simd.vector() && n >= simd.floatLanes()) {
+            VectorSpecies<Float> S = simd.floats();
+            int L = S.length();
             FloatVector acc = FloatVector.zero(S);
             for (; i + L <= n; i += L) {
                 acc = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc);
             }
-            s = Gemm.sumLanes(acc, lanes);
+            s = simd.hsum(acc);
         }
         for (; i < n; i++) s += a[ao + i] * b[bo + i];
         return s;
     }
 
     /** y[yo + i] += alpha * x[xo + i] for i &lt; n. */
-    static void axpy(float alpha, float[] x, int xo, float[] y, int yo, int n) {
+    static void axpy(Simd simd, float alpha, float[] x, int xo, float[] y, int yo, int n) {
         int i = 0;
-        if (Gemm.ENABLED && n >= L) {
+        if (simd.vector() && n >= simd.floatLanes()) {
+            VectorSpecies<Float> S = simd.floats();
+            int L = S.length();
             FloatVector av = FloatVector.broadcast(S, alpha);
             for (; i + L <= n; i += L) {
                 FloatVector.fromArray(S, x, xo + i).fma(av, FloatVector.fromArray(S, y, yo + i)).intoArray(y, yo + i);
@@ -70,9 +71,11 @@ public final class CausalAttention {
      * d order (vector lanes and the scalar tail give the same bits). Two position blocks per
      * iteration keep two independent chains in flight.
      */
-    static void scores(float[] q, int qo, float[] kt, int T, int hd, int n, float[] s) {
+    static void scores(Simd simd, float[] q, int qo, float[] kt, int T, int hd, int n, float[] s) {
         int t2 = 0;
-        if (Gemm.ENABLED) {
+        if (simd.vector()) {
+            VectorSpecies<Float> S = simd.floats();
+            int L = S.length();
             for (; t2 + 2 * L <= n; t2 += 2 * L) {
                 FloatVector a0 = FloatVector.zero(S), a1 = a0;
                 for (int d = 0, ko = t2; d < hd; d++, ko += T) {
@@ -97,23 +100,27 @@ public final class CausalAttention {
     }
 
     /** p[t2] = e^(p[t2] * scale - shift) for t2 &lt; n (vector exp, bit-identical scalar tail). */
-    static void expScaled(float[] p, int n, float scale, float shift) {
+    static void expScaled(Simd simd, float[] p, int n, float scale, float shift) {
         int t2 = 0;
-        if (Gemm.ENABLED) {
+        if (simd.vector()) {
+            VectorSpecies<Float> S = simd.floats();
+            int L = S.length();
             FloatVector sv = FloatVector.broadcast(S, scale), mv = FloatVector.broadcast(S, shift);
             for (; t2 + L <= n; t2 += L) VectorMath.exp(FloatVector.fromArray(S, p, t2).fma(sv, mv.neg())).intoArray(p, t2);
         }
         for (; t2 < n; t2++) p[t2] = VectorMath.exp(Math.fma(p[t2], scale, -shift));
     }
 
-    /** sum of p[0 .. n) in a fixed order (8 lanes, then the tail). */
-    static float sum(float[] p, int n, float[] lanes) {
+    /** sum of p[0 .. n) in a fixed order (the lanes, then the tail). */
+    static float sum(Simd simd, float[] p, int n) {
         int t2 = 0;
         float s = 0f;
-        if (Gemm.ENABLED && n >= L) {
+        if (simd.vector() && n >= simd.floatLanes()) {
+            VectorSpecies<Float> S = simd.floats();
+            int L = S.length();
             FloatVector acc = FloatVector.zero(S);
             for (; t2 + L <= n; t2 += L) acc = acc.add(FloatVector.fromArray(S, p, t2));
-            s = Gemm.sumLanes(acc, lanes);
+            s = simd.hsum(acc);
         }
         for (; t2 < n; t2++) s += p[t2];
         return s;
@@ -121,11 +128,13 @@ public final class CausalAttention {
 
     /**
      * out[oo + d] = scale * sum_{t2 &lt; n} w[t2] * x[(rowBase + t2) * stride + colOff + d] for d &lt; hd:
-     * each 8-wide column block accumulates over all positions in two registers (even and odd t2).
+     * each vector-wide column block accumulates over all positions in two registers (even and odd t2).
      */
-    static void weightedRows(float[] w, int n, float[] x, int rowBase, int stride, int colOff, int hd, float[] out, int oo, float scale) {
+    static void weightedRows(Simd simd, float[] w, int n, float[] x, int rowBase, int stride, int colOff, int hd, float[] out, int oo, float scale) {
         int c = 0;
-        if (Gemm.ENABLED) {
+        if (simd.vector()) {
+            VectorSpecies<Float> S = simd.floats();
+            int L = S.length();
             for (; c + L <= hd; c += L) {
                 FloatVector a0 = FloatVector.zero(S), a1 = a0;
                 int t2 = 0, xo = rowBase * stride + colOff + c;
@@ -145,12 +154,12 @@ public final class CausalAttention {
     }
 
     /** Writes out and lse [B, nHeads, T]. */
-    public static void forward(float[] out, float[] lse, float[] q, float[] k, float[] v,
+    public static void forward(Simd simd, float[] out, float[] lse, float[] q, float[] k, float[] v,
                                int B, int T, int nHeads, int nKv, int hd, int[] lengths) {
         int qW = nHeads * hd, kvW = nKv * hd, group = nHeads / nKv;
         float scale = (float) (1.0 / Math.sqrt(hd));
         Parallel.forRange(B * nHeads, 1, (j0, j1) -> {
-            float[] p = new float[T], kt = new float[hd * T], lanes = new float[L];
+            float[] p = new float[T], kt = new float[hd * T];
             int ktOf = -1;
             for (int j = j0; j < j1; j++) {
                 int b = j / nHeads, h = j % nHeads, kh = h / group;
@@ -167,13 +176,13 @@ public final class CausalAttention {
                         continue;
                     }
                     int n = t + 1;
-                    scores(q, qo, kt, T, hd, n, p);
+                    scores(simd, q, qo, kt, T, hd, n, p);
                     float max = Float.NEGATIVE_INFINITY;
                     for (int t2 = 0; t2 < n; t2++) max = Math.max(max, p[t2]);
                     float maxScaled = max * scale;   // scale > 0: the largest scaled score
-                    expScaled(p, n, scale, maxScaled);
-                    float sum = sum(p, n, lanes);
-                    weightedRows(p, n, v, b * T, kvW, kh * hd, hd, out, qo, 1f / sum);
+                    expScaled(simd, p, n, scale, maxScaled);
+                    float sum = sum(simd, p, n);
+                    weightedRows(simd, p, n, v, b * T, kvW, kh * hd, hd, out, qo, 1f / sum);
                     lse[(b * nHeads + h) * T + t] = maxScaled + (float) Math.log(sum);
                 }
             }
@@ -184,12 +193,12 @@ public final class CausalAttention {
      * Overwrites dq, dk, dv. Parallel over (b, kv head): each task owns the dk/dv rows of its kv
      * head and the dq rows of the query heads of its group, so there are no write conflicts.
      */
-    public static void backward(float[] dq, float[] dk, float[] dv, float[] dout, float[] out, float[] lse,
+    public static void backward(Simd simd, float[] dq, float[] dk, float[] dv, float[] dout, float[] out, float[] lse,
                                 float[] q, float[] k, float[] v, int B, int T, int nHeads, int nKv, int hd, int[] lengths) {
         int qW = nHeads * hd, kvW = nKv * hd, group = nHeads / nKv;
         float scale = (float) (1.0 / Math.sqrt(hd));
         Parallel.forRange(B * nKv, 1, (j0, j1) -> {
-            float[] pr = new float[T], dp = new float[T], kt = new float[hd * T], vt = new float[hd * T], lanes = new float[L];
+            float[] pr = new float[T], dp = new float[T], kt = new float[hd * T], vt = new float[hd * T];
             for (int j = j0; j < j1; j++) {
                 int b = j / nKv, kh = j % nKv;
                 int len = lengths[b];
@@ -210,18 +219,18 @@ public final class CausalAttention {
                         int n = t + 1;
                         float l = lse[(b * nHeads + h) * T + t];
                         // D = sum_t2 p * (dout . v_t2) = dout . out
-                        float dsum = dot(dout, qo, out, qo, hd, lanes);
-                        scores(q, qo, kt, T, hd, n, pr);
-                        expScaled(pr, n, scale, l);
-                        scores(dout, qo, vt, T, hd, n, dp);
+                        float dsum = dot(simd, dout, qo, out, qo, hd);
+                        scores(simd, q, qo, kt, T, hd, n, pr);
+                        expScaled(simd, pr, n, scale, l);
+                        scores(simd, dout, qo, vt, T, hd, n, dp);
                         for (int t2 = 0; t2 < n; t2++) {
                             int ko = (b * T + t2) * kvW + kh * hd;
                             float p = pr[t2], ds = p * (dp[t2] - dsum) * scale;
                             dp[t2] = ds;
-                            axpy(p, dout, qo, dv, ko, hd);
-                            axpy(ds, q, qo, dk, ko, hd);
+                            axpy(simd, p, dout, qo, dv, ko, hd);
+                            axpy(simd, ds, q, qo, dk, ko, hd);
                         }
-                        weightedRows(dp, n, k, b * T, kvW, kh * hd, hd, dq, qo, 1f);
+                        weightedRows(simd, dp, n, k, b * T, kvW, kh * hd, hd, dq, qo, 1f);
                     }
                 }
             }

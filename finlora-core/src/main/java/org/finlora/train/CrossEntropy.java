@@ -1,6 +1,5 @@
 package org.finlora.train;
 
-import org.finlora.kernel.Gemm;
 
 import org.finlora.FinloraException;
 import org.finlora.kernel.Parallel;
@@ -79,7 +78,7 @@ public final class CrossEntropy {
 
     private double chunk(float[] x, WeightMatrix head, int R, double denom, float[] dx) {
         for (int i = 0; i < R; i++) System.arraycopy(x, rowOf[i] * dim, xChunk, i * dim, dim);
-        Gemm.matmul(head, xChunk, logits, R);
+        head.matmul(xChunk, logits, R);
         float invDenom = (float) (1.0 / denom);
         boolean grad = dx != null;
         Parallel.forRange(R, 1, (i0, i1) -> {
@@ -108,7 +107,7 @@ public final class CrossEntropy {
         for (int i = 0; i < R; i++) s += rowLoss[i];
         if (grad) {
             java.util.Arrays.fill(dxChunk, 0, R * dim, 0f);
-            Gemm.matmulTransposed(head, logits, dxChunk, R);
+            head.matmulTransposed(logits, dxChunk, R);
             for (int i = 0; i < R; i++) {
                 int xo = rowOf[i] * dim, co = i * dim;
                 for (int c = 0; c < dim; c++) dx[xo + c] += dxChunk[co + c];

@@ -1,8 +1,8 @@
 package org.finlora.train;
 
 import org.finlora.kernel.Gemm;
-
 import org.finlora.kernel.Parallel;
+import org.finlora.kernel.Simd;
 import org.finlora.tensor.WeightMatrix;
 
 /**
@@ -18,11 +18,13 @@ public final class LoraLinear {
     /** Null when this projection has no adapter. */
     public final float[] a, b, gradA, gradB;
     public final float scale, dropout;
+    /** The width of the LoRA branch's kernels (the base's own kernels run at the width it was built for). */
+    public final Simd simd;
     /** DoRA magnitude m [out] and its gradient; null for plain LoRA. */
     public final float[] magnitude, gradMagnitude;
 
-    public LoraLinear(WeightMatrix base, float[] a, float[] b, float[] gradA, float[] gradB, int rank, float scale, float dropout) {
-        this(base, a, b, gradA, gradB, null, null, rank, scale, dropout);
+    public LoraLinear(WeightMatrix base, float[] a, float[] b, float[] gradA, float[] gradB, int rank, float scale, float dropout, Simd simd) {
+        this(base, a, b, gradA, gradB, null, null, rank, scale, dropout, simd);
     }
 
     /**
@@ -30,7 +32,8 @@ public final class LoraLinear {
      * detached), g = m/n, y = W·x + (g-1)·(W·x̃) + g·s·B·A·x̃.
      */
     public LoraLinear(WeightMatrix base, float[] a, float[] b, float[] gradA, float[] gradB, float[] magnitude, float[] gradMagnitude,
-                      int rank, float scale, float dropout) {
+                      int rank, float scale, float dropout, Simd simd) {
+        this.simd = simd;
         this.magnitude = magnitude;
         this.gradMagnitude = gradMagnitude;
         this.base = base;
@@ -66,7 +69,7 @@ public final class LoraLinear {
      * at least N*in floats used only when dropout is active (seed selects the mask).
      */
     public void forward(float[] x, float[] y, float[] h, int N, long seed, boolean training, float[] xd) {
-        Gemm.matmul(base, x, y, N);
+        base.matmul(x, y, N);
         if (a == null) return;
         if (magnitude != null) throw new IllegalStateException("DoRA layer: use forwardDora");
         float[] xin = x;
@@ -74,7 +77,7 @@ public final class LoraLinear {
             applyDropout(x, xd, N * in, seed, dropout);
             xin = xd;
         }
-        Gemm.xwT(xin, a, h, N, in, rank, 1f, false);
+        Gemm.xwT(simd, xin, a, h, N, in, rank, 1f, false);
         Gemm.aw(h, bT(), y, N, rank, out, scale, true);   // y += s·h·Bᵀ as axpys over out
     }
 
@@ -83,11 +86,11 @@ public final class LoraLinear {
      * g is scratch of N*rank floats, xd scratch of N*in floats (dropout only).
      */
     public void backward(float[] dy, float[] x, float[] h, float[] dx, int N, long seed, boolean training, float[] g, float[] xd) {
-        Gemm.matmulTransposed(base, dy, dx, N);
+        base.matmulTransposed(dy, dx, N);
         if (a == null) return;
         if (magnitude != null) throw new IllegalStateException("DoRA layer: use backwardDora");
         Gemm.aTb(dy, h, gradB, N, out, rank, scale);           // [out, r]
-        Gemm.xwT(dy, bT(), g, N, out, rank, 1f, false);         // g = dy·B  [N, r]
+        Gemm.xwT(simd, dy, bT(), g, N, out, rank, 1f, false);         // g = dy·B  [N, r]
         boolean drop = training && dropout > 0f;
         float[] xin = x;
         if (drop) {
@@ -112,7 +115,7 @@ public final class LoraLinear {
      * backward; h [N, r] = x̃·Aᵀ as in plain LoRA; xd is dropout scratch (N*in).
      */
     public void forwardDora(float[] x, float[] y, float[] h, float[] saved, int N, long seed, boolean training, float[] xd) {
-        Gemm.matmul(base, x, y, N);
+        base.matmul(x, y, N);
         boolean drop = training && dropout > 0f;
         float[] xin = x;
         if (drop) {
@@ -121,13 +124,13 @@ public final class LoraLinear {
         }
         int wxOff = 0, loOff = N * out, nOff = 2 * N * out;
         if (drop) {
-            Gemm.matmul(base, xin, saved, N);           // W·x̃ into saved[0, N*out)
+            base.matmul(xin, saved, N);           // W·x̃ into saved[0, N*out)
         } else {
             System.arraycopy(y, 0, saved, wxOff, N * out);
         }
-        Gemm.xwT(xin, a, h, N, in, rank, 1f, false);
+        Gemm.xwT(simd, xin, a, h, N, in, rank, 1f, false);
         float[] lo = new float[N * out];
-        Gemm.xwT(h, b, lo, N, rank, out, 1f, false);
+        Gemm.xwT(simd, h, b, lo, N, rank, out, 1f, false);
         System.arraycopy(lo, 0, saved, loOff, N * out);
         float[] norms = new float[out];
         org.finlora.lora.LoraAdapter.rowNorms(base, a, b, rank, scale, norms);
@@ -150,7 +153,7 @@ public final class LoraLinear {
      */
     public void backwardDora(float[] dy, float[] x, float[] h, float[] saved, float[] dx, int N, long seed, boolean training,
                              float[] g, float[] xd, float[] dyg) {
-        Gemm.matmulTransposed(base, dy, dx, N);
+        base.matmulTransposed(dy, dx, N);
         int loOff = N * out, nOff = 2 * N * out;
         Parallel.forRange(out, 16, (o0, o1) -> {
             for (int o = o0; o < o1; o++) {
@@ -166,7 +169,7 @@ public final class LoraLinear {
             for (int o = 0; o < out; o++) dyg[n * out + o] = dy[n * out + o] * (magnitude[o] / saved[nOff + o]);
         }
         Gemm.aTb(dyg, h, gradB, N, out, rank, scale);
-        Gemm.xwT(dyg, bT(), g, N, out, rank, 1f, false);
+        Gemm.xwT(simd, dyg, bT(), g, N, out, rank, 1f, false);
         boolean drop = training && dropout > 0f;
         float[] xin = x;
         if (drop) {
@@ -180,10 +183,10 @@ public final class LoraLinear {
         }
         if (!drop) {
             Gemm.aw(g, a, dx, N, rank, in, scale, true);
-            Gemm.matmulTransposed(base, dyg, dx, N);
+            base.matmulTransposed(dyg, dx, N);
         } else {
             Gemm.aw(g, a, xd, N, rank, in, scale, false);
-            Gemm.matmulTransposed(base, dyg, xd, N);
+            base.matmulTransposed(dyg, xd, N);
             float keepScale = 1f / (1f - dropout);
             Parallel.forRange(N * in, 4096, (i0, i1) -> {
                 for (int i = i0; i < i1; i++) if (keep(seed, i, dropout)) dx[i] += xd[i] * keepScale;

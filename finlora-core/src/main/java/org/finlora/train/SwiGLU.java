@@ -2,8 +2,8 @@ package org.finlora.train;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
-import org.finlora.kernel.Gemm;
 import org.finlora.kernel.Parallel;
+import org.finlora.kernel.Simd;
 import org.finlora.kernel.VectorMath;
 
 /**
@@ -15,21 +15,20 @@ public final class SwiGLU {
     private SwiGLU() {
     }
 
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
-
     static float sigmoid(float g) {
         return 1f / (1f + VectorMath.exp(-g));
     }
 
     private static FloatVector sigmoid(FloatVector g) {
-        FloatVector one = FloatVector.broadcast(S, 1f);
+        FloatVector one = g.broadcast(1f);
         return one.div(one.add(VectorMath.exp(g.neg())));
     }
 
-    public static void forward(float[] out, float[] gate, float[] up, int n) {
+    public static void forward(Simd simd, float[] out, float[] gate, float[] up, int n) {
         Parallel.forRange(n, 4096, (i0, i1) -> {
             int i = i0;
-            if (Gemm.ENABLED) {
+            if (simd.vector()) {
+                VectorSpecies<Float> S = simd.floats();
                 for (; i + S.length() <= i1; i += S.length()) {
                     FloatVector g = FloatVector.fromArray(S, gate, i);
                     g.mul(sigmoid(g)).mul(FloatVector.fromArray(S, up, i)).intoArray(out, i);
@@ -43,10 +42,11 @@ public final class SwiGLU {
     }
 
     /** Overwrites dgate and dup: d/dg silu(g) = sig * (1 + g * (1 - sig)). */
-    public static void backward(float[] dgate, float[] dup, float[] dout, float[] gate, float[] up, int n) {
+    public static void backward(Simd simd, float[] dgate, float[] dup, float[] dout, float[] gate, float[] up, int n) {
         Parallel.forRange(n, 4096, (i0, i1) -> {
             int i = i0;
-            if (Gemm.ENABLED) {
+            if (simd.vector()) {
+                VectorSpecies<Float> S = simd.floats();
                 FloatVector one = FloatVector.broadcast(S, 1f);
                 for (; i + S.length() <= i1; i += S.length()) {
                     FloatVector g = FloatVector.fromArray(S, gate, i), d = FloatVector.fromArray(S, dout, i);

@@ -114,7 +114,7 @@ public final class TrainableLlama {
                             + "] but the base projection is [" + base.rows + ", " + base.cols + "]");
                 }
                 linears[l][m] = new LoraLinear(base, A, adapter.b(l, m), grads.a(l, m), grads.b(l, m),
-                        adapter.magnitude(l, m), grads.magnitude(l, m), r, scale, p);
+                        adapter.magnitude(l, m), grads.magnitude(l, m), r, scale, p, weights.simd);
             }
         }
         rope = new RopeLayer(RopeLayer.inverseFrequencies(c), c.headDim(), c.ropeInterleaved(), maxT);
@@ -269,14 +269,14 @@ public final class TrainableLlama {
         project(l, 2, a, ln, a.v);
         rope.forward(a.q, B, T, c.nHeads());
         rope.forward(a.k, B, T, c.nKvHeads());
-        CausalAttention.forward(a.att, a.lse, a.q, a.k, a.v, B, T, c.nHeads(), c.nKvHeads(), c.headDim(), curLengths);
+        CausalAttention.forward(weights.simd, a.att, a.lse, a.q, a.k, a.v, B, T, c.nHeads(), c.nKvHeads(), c.headDim(), curLengths);
         project(l, 3, a, a.att, tmp);
         for (int i = 0; i < N * C; i++) a.residMid[i] = x[i] + tmp[i];
         RmsNormLayer.forward(ln, a.rstd2, a.residMid, w.ffnNorm(), N, C, c.rmsEps());
         project(l, 4, a, ln, a.gate);
         project(l, 5, a, ln, a.up);
         float[] act = dgate;   // free in forward; backward rebuilds act there too
-        SwiGLU.forward(act, a.gate, a.up, N * c.hiddenDim());
+        SwiGLU.forward(weights.simd, act, a.gate, a.up, N * c.hiddenDim());
         project(l, 6, a, act, tmp);
         for (int i = 0; i < N * C; i++) out[i] = a.residMid[i] + tmp[i];
     }
@@ -289,9 +289,9 @@ public final class TrainableLlama {
         // MLP: out = residMid + down(silu(gate(ln2)) * up(ln2))
         java.util.Arrays.fill(dact, 0, N * H, 0f);
         float[] act = dgate;   // rebuilt here, dead once SwiGLU.backward overwrites dgate
-        SwiGLU.forward(act, a.gate, a.up, N * H);
+        SwiGLU.forward(weights.simd, act, a.gate, a.up, N * H);
         projectBack(l, 6, a, dResid, act, dact);
-        SwiGLU.backward(dgate, dup, dact, a.gate, a.up, N * H);
+        SwiGLU.backward(weights.simd, dgate, dup, dact, a.gate, a.up, N * H);
         java.util.Arrays.fill(dLn, 0, N * C, 0f);
         RmsNormLayer.apply(ln, a.residMid, a.rstd2, w.ffnNorm(), N, C);
         projectBack(l, 4, a, dgate, ln, dLn);
@@ -300,7 +300,7 @@ public final class TrainableLlama {
         // attention: residMid = residIn + o(attn(rope(q(ln1)), rope(k(ln1)), v(ln1)))
         java.util.Arrays.fill(datt, 0, N * c.qDim(), 0f);
         projectBack(l, 3, a, dResid, a.att, datt);
-        CausalAttention.backward(dq, dk, dv, datt, a.att, a.lse, a.q, a.k, a.v, B, T, c.nHeads(), c.nKvHeads(), c.headDim(), curLengths);
+        CausalAttention.backward(weights.simd, dq, dk, dv, datt, a.att, a.lse, a.q, a.k, a.v, B, T, c.nHeads(), c.nKvHeads(), c.headDim(), curLengths);
         rope.backward(dq, B, T, c.nHeads());
         rope.backward(dk, B, T, c.nKvHeads());
         java.util.Arrays.fill(dLn, 0, N * C, 0f);

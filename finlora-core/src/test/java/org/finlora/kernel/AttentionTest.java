@@ -62,9 +62,9 @@ class AttentionTest {
                 rowSeq[r] = rows[r][0];
                 rowPos[r] = rows[r][1];
             }
-            for (boolean vector : new boolean[]{false, true}) {
+            for (Simd vector : new Simd[]{Simd.SCALAR, TestWeights.width()}) {
                 float[] out = new float[N * qDim];
-                Attention.ragged(q, out, N, rowSeq, rowPos, kt, v, heads, kvHeads, hd, vector);
+                Attention.ragged(vector, q, out, N, rowSeq, rowPos, kt, v, heads, kvHeads, hd);
                 for (int r = 0; r < N; r++) {
                     int b = rowSeq[r], n = rowPos[r] + 1;
                     for (int h = 0; h < heads; h++) {
@@ -76,8 +76,8 @@ class AttentionTest {
                     }
                     // the same row alone: the same bits
                     float[] alone = new float[qDim];
-                    Attention.ragged(java.util.Arrays.copyOfRange(q, r * qDim, (r + 1) * qDim), alone, 1, new int[]{0}, new int[]{rowPos[r]},
-                            new float[][]{kt[b]}, new float[][]{v[b]}, heads, kvHeads, hd, vector);
+                    Attention.ragged(vector, java.util.Arrays.copyOfRange(q, r * qDim, (r + 1) * qDim), alone, 1, new int[]{0}, new int[]{rowPos[r]},
+                            new float[][]{kt[b]}, new float[][]{v[b]}, heads, kvHeads, hd);
                     for (int i = 0; i < qDim; i++) {
                         assertEquals(Float.floatToIntBits(out[r * qDim + i]), Float.floatToIntBits(alone[i]), "row " + r + " alone vs batched, " + i);
                     }
@@ -95,11 +95,11 @@ class AttentionTest {
         int[] rowSeq = new int[N], rowPos = new int[N];
         for (int r = 0; r < N; r++) rowPos[r] = 300 - 3 * r;
         float[] out = new float[N * qDim];
-        Attention.ragged(q, out, N, rowSeq, rowPos, new float[][]{kt}, new float[][]{v}, heads, kvHeads, hd, true);
+        Attention.ragged(TestWeights.width(), q, out, N, rowSeq, rowPos, new float[][]{kt}, new float[][]{v}, heads, kvHeads, hd);
         for (int r = 0; r < N; r += 7) {
             float[] alone = new float[qDim];
-            Attention.ragged(java.util.Arrays.copyOfRange(q, r * qDim, (r + 1) * qDim), alone, 1, new int[]{0}, new int[]{rowPos[r]},
-                    new float[][]{kt}, new float[][]{v}, heads, kvHeads, hd, true);
+            Attention.ragged(TestWeights.width(), java.util.Arrays.copyOfRange(q, r * qDim, (r + 1) * qDim), alone, 1, new int[]{0}, new int[]{rowPos[r]},
+                    new float[][]{kt}, new float[][]{v}, heads, kvHeads, hd);
             for (int i = 0; i < qDim; i++) assertEquals(Float.floatToIntBits(alone[i]), Float.floatToIntBits(out[r * qDim + i]), "row " + r);
             double[] ref = reference(q, r * qDim, k, v, rowPos[r] + 1, 0, kvDim, hd);
             for (int i = 0; i < hd; i++) assertEquals(ref[i], out[r * qDim + i], 2e-6, "row " + r + " dim " + i);

@@ -31,7 +31,7 @@ class Bnb4bitFixtureTest {
         try (Arena arena = Arena.ofConfined()) {
             Map<String, Tensor> f = SafetensorsFile.open(p, arena).tensors();
             Tensor x = f.get("x");
-            Bnb4bitMatrix m = Bnb4bitMatrix.quantize(x, Bnb4bit.Type.NF4, 64, false);
+            Bnb4bitMatrix m = Bnb4bitMatrix.quantize(x, Bnb4bit.Type.NF4, 64, false, Simd.configured());
             byte[] codes = Bnb4bit.unpackBnb(bytes(f.get("packed")), 3 * 5555);
             assertArrayEquals(codes, m.bnbCodes(), "codes");
             assertArrayEquals(bytes(f.get("packed")), Bnb4bit.packBnb(m.bnbCodes()), "packed bytes");
@@ -56,9 +56,9 @@ class Bnb4bitFixtureTest {
             assertTrue(differ <= 2, differ + " nested codes differ");
 
             // loading the bnb tensors reproduces the dequantized weight exactly
-            Bnb4bitMatrix loaded = Bnb4bitMatrix.fromBnb("x", Bnb4bit.Type.NF4, 3, 5555, 64, bytes(f.get("packed")), null,
+            Bnb4bitMatrix loaded = Bnb4bitMatrix.fromBnb(new org.finlora.quant.BnbTensors.FourBit("x", Bnb4bit.Type.NF4, 3, 5555, 64, codes, null,
                     new DoubleQuant.Nested(bytes(f.get("absmax_q")), Floats.toFloatArray(f.get("nested_absmax")),
-                            Floats.toFloatArray(f.get("nested_offset"))[0], map, 256));
+                            Floats.toFloatArray(f.get("nested_offset"))[0], map, 256)), Simd.configured());
             float[] deq = Floats.toFloatArray(f.get("dequant_nested"));
             float[] row = new float[5555];
             for (int r = 0; r < 3; r++) {

@@ -2,15 +2,15 @@ package org.finlora.kernel;
 
 import org.junit.jupiter.api.Test;
 
-import javax.management.ObjectName;
 import java.lang.management.ManagementFactory;
+import javax.management.ObjectName;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class C2DirectivesTest {
     @Test
     void kernelsCompileWithForcedCleanup() throws Exception {
-        assertTrue(Vectors.ENABLED, "this machine has 256-bit vectors");
+        assertTrue(Simd.configured().vector(), "this JVM has vectors");
         assertTrue(C2Directives.installed(), "the JVM accepted the directive");
         String stack = String.valueOf(ManagementFactory.getPlatformMBeanServer().invoke(
                 new ObjectName("com.sun.management:type=DiagnosticCommand"), "compilerDirectivesPrint",

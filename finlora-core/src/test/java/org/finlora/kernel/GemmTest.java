@@ -1,116 +1,23 @@
 package org.finlora.kernel;
 
-import org.finlora.quant.Bnb4bit;
-import org.finlora.tensor.DType;
-import org.finlora.tensor.Floats;
-import org.finlora.tensor.Tensor;
-import org.finlora.tensor.WeightMatrix;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.util.Random;
 
-import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** The packed-panel frozen-weight GEMM against plain loops over the dequantized rows, on odd sizes. */
+/**
+ * The small dense products of the LoRA branch against double-precision references, at this process's
+ * width and with the scalar references (the frozen-weight GEMM is in WidthContractTest).
+ */
 class GemmTest {
-
-    private static Tensor tensor(DType dtype, int rows, int cols, Random rng) {
-        MemorySegment seg = Arena.ofAuto().allocate((long) rows * cols * dtype.byteSize(1), 64);
-        for (long i = 0; i < (long) rows * cols; i++) {
-            float v = (float) rng.nextGaussian() * 0.1f;
-            if (dtype == DType.F32) seg.set(Floats.F32_LE, 4 * i, v);
-            else seg.set(Floats.I16_LE, 2 * i, Floats.floatToBf16(v));
-        }
-        return new Tensor("w", dtype, new long[]{rows, cols}, seg);
-    }
-
     private static float[] random(int n, Random rng) {
         float[] x = new float[n];
         for (int i = 0; i < n; i++) x[i] = (float) rng.nextGaussian();
         return x;
     }
 
-    /** Reference y = x·Wᵀ and dx = dx0 + dy·W in double from dequantizeRow. */
-    private static void check(WeightMatrix w, int T, Random rng) {
-        int R = w.rows, K = w.cols;
-        float[] dense = new float[R * K];
-        for (int r = 0; r < R; r++) w.dequantizeRow(r, dense, r * K);
-        float[] x = random(T * K, rng), dy = random(T * R, rng), dx0 = random(T * K, rng);
-        float[] y = random(T * R, rng);   // garbage: matmul must overwrite
-        Gemm.panelMatmul(w, x, y, T);
-        float[] dx = dx0.clone();
-        Gemm.panelMatmulTransposed(w, dy, dx, T);
-        for (int t = 0; t < T; t++) {
-            for (int r = 0; r < R; r++) {
-                double s = 0, mag = 0;
-                for (int k = 0; k < K; k++) {
-                    s += (double) x[t * K + k] * dense[r * K + k];
-                    mag += Math.abs((double) x[t * K + k] * dense[r * K + k]);
-                }
-                assertEquals(s, y[t * R + r], 1e-5 * mag + 1e-6, "y[" + t + ", " + r + "] " + w.format() + " " + R + "x" + K + " T=" + T);
-            }
-            for (int k = 0; k < K; k++) {
-                double s = dx0[t * K + k], mag = Math.abs(s);
-                for (int r = 0; r < R; r++) {
-                    s += (double) dy[t * R + r] * dense[r * K + k];
-                    mag += Math.abs((double) dy[t * R + r] * dense[r * K + k]);
-                }
-                assertEquals(s, dx[t * K + k], 1e-5 * mag + 1e-6, "dx[" + t + ", " + k + "] " + w.format() + " " + R + "x" + K + " T=" + T);
-            }
-        }
-    }
-
-    @Test
-    void f32AndBf16OddShapes() {
-        Random rng = new Random(3);
-        int[][] shapes = {{37, 29, 7}, {16, 16, 6}, {50, 300, 13}, {5, 530, 1}, {33, 17, 20}};
-        for (int[] s : shapes) {
-            check(Matrices.of(tensor(DType.F32, s[0], s[1], rng)), s[2], rng);
-            check(Matrices.of(tensor(DType.BF16, s[0], s[1], rng)), s[2], rng);
-        }
-    }
-
-    @Test
-    void nf4BlocksAlignedAndStraddlingRows() {
-        Random rng = new Random(4);
-        // cols 320: whole blocks of 64 per row; cols 100: blocks run across row ends, as bnb's flat blocks do
-        int[][] shapes = {{35, 320, 11}, {21, 100, 7}, {64, 512, 19}};
-        for (int[] s : shapes) {
-            Tensor t = tensor(DType.F32, s[0], s[1], rng);
-            check(Bnb4bitMatrix.quantize(t, Bnb4bit.Type.NF4, 64, true), s[2], rng);
-            check(Bnb4bitMatrix.quantize(t, Bnb4bit.Type.FP4, 64, false), s[2], rng);
-        }
-    }
-
-    @Test
-    void tokenBlocksKSlicesAndTileEdges() {
-        Random rng = new Random(6);
-        // T past one token block (MC) with a partial last micro-panel; K (forward) and R (input
-        // gradient) past one K slice (KC); rows/cols ending inside a 16-wide strip and inside a unit
-        int[][] shapes = {{21, 40, 2 * Gemm.MC + 7}, {19, Gemm.KC + 77, 9}, {Gemm.KC + 45, 23, 5}, {18, 33, Gemm.MR + 1}};
-        for (int[] s : shapes) {
-            check(Matrices.of(tensor(DType.F32, s[0], s[1], rng)), s[2], rng);
-        }
-        Tensor t = tensor(DType.F32, 27, Gemm.KC + 64, rng);
-        check(Bnb4bitMatrix.quantize(t, Bnb4bit.Type.NF4, 64, true), Gemm.MC + 3, rng);
-    }
-
-    @Test
-    void blockFormatsDecodeUnitSpans() {
-        Random rng = new Random(7);
-        // q8_0/q4_0 decode spans on their 32-column blocks: unit spans are 64 wide, the last one 32
-        for (String format : new String[]{"q8_0", "q4_0"}) {
-            for (int[] s : new int[][]{{37, 160, 11}, {20, 96, 17}}) {
-                WeightMatrix w = WeightFormats.get(format).fromTensor().apply(tensor(DType.F32, s[0], s[1], rng));
-                assertInstanceOf(RowMatrix.class, w);
-                check(w, s[2], rng);
-            }
-        }
-    }
-
-    /** The LoRA weight gradient out[m, k] += scale * sum_n a[n, m] * b[n, k], both parallel splits, rank-8 vector rows. */
+    /** The LoRA weight gradient out[m, k] += scale * sum_n a[n, m] * b[n, k], both parallel splits. */
     @Test
     void aTbMatchesDoubleReference() {
         Random rng = new Random(8);
@@ -134,19 +41,39 @@ class GemmTest {
         }
     }
 
+    /** y = (y +) scale · x·wᵀ and out = (out +) scale · a·w, vector and scalar, with short and long K. */
     @Test
-    void dispatchMatchesWeightKernels() {
-        Random rng = new Random(5);
-        WeightMatrix w = Bnb4bitMatrix.quantize(tensor(DType.F32, 48, 256, rng), Bnb4bit.Type.NF4, 64, false);
-        assertInstanceOf(DequantMatrix.class, w);
-        int T = Gemm.MIN_TOKENS + 3;
-        float[] x = random(T * 256, rng), y = new float[T * 48], yRef = new float[T * 48];
-        Gemm.matmul(w, x, y, T);
-        w.matmul(x, yRef, T);
-        for (int i = 0; i < y.length; i++) assertEquals(yRef[i], y[i], 1e-4f * (1 + Math.abs(yRef[i])), "y[" + i + "]");
-        float[] dy = random(T * 48, rng), dx = new float[T * 256], dxRef = new float[T * 256];
-        Gemm.matmulTransposed(w, dy, dx, T);
-        w.matmulTransposed(dy, dxRef, T);
-        for (int i = 0; i < dx.length; i++) assertEquals(dxRef[i], dx[i], 1e-4f * (1 + Math.abs(dxRef[i])), "dx[" + i + "]");
+    void xwTAndAwMatchDoubleReference() {
+        Random rng = new Random(9);
+        for (Simd simd : new Simd[]{Simd.configured(), Simd.SCALAR}) {
+            for (int[] sh : new int[][]{{13, 8, 5}, {7, 300, 9}, {5, 67, 4}}) {
+                int N = sh[0], K = sh[1], M = sh[2];
+                float[] x = random(N * K, rng), w = random(M * K, rng), y0 = random(N * M, rng);
+                for (boolean acc : new boolean[]{false, true}) {
+                    float[] y = y0.clone();
+                    Gemm.xwT(simd, x, w, y, N, K, M, 0.5f, acc);
+                    for (int n = 0; n < N; n++) {
+                        for (int m = 0; m < M; m++) {
+                            double s = 0, mag = 0;
+                            for (int k = 0; k < K; k++) {
+                                s += (double) x[n * K + k] * w[m * K + k];
+                                mag += Math.abs((double) x[n * K + k] * w[m * K + k]);
+                            }
+                            double want = (acc ? y0[n * M + m] : 0) + 0.5 * s;
+                            assertEquals(want, y[n * M + m], 1e-5 * mag + 1e-5, simd + " xwT acc=" + acc);
+                        }
+                    }
+                }
+                float[] a = random(N * M, rng), out = new float[N * K];
+                Gemm.aw(a, w, out, N, M, K, 2f, false);
+                for (int n = 0; n < N; n++) {
+                    for (int k = 0; k < K; k++) {
+                        double s = 0;
+                        for (int m = 0; m < M; m++) s += 2.0 * a[n * M + m] * w[m * K + k];
+                        assertEquals(s, out[n * K + k], 1e-4 * (1 + Math.abs(s)), "aw");
+                    }
+                }
+            }
+        }
     }
 }

@@ -52,7 +52,7 @@ class GgmlQuantTest {
         assertEquals(127, s.get(ValueLayout.JAVA_BYTE, 2));
         assertEquals(64, s.get(ValueLayout.JAVA_BYTE, 3));
         assertEquals(-38, s.get(ValueLayout.JAVA_BYTE, 4));
-        Q8_0Matrix m = new Q8_0Matrix(1, 32, s);
+        Q8_0Matrix m = new Q8_0Matrix(1, 32, s, Simd.configured());
         float[] out = new float[32];
         m.dequantizeRow(0, out, 0);
         assertEquals(64 * Float.float16ToFloat(Float.floatToFloat16(d)), out[1], 0f);
@@ -86,7 +86,7 @@ class GgmlQuantTest {
         x[6] = -4f;      // |-4| ties with 4 but comes later: max stays 4
         MemorySegment s = q4(x);
         assertEquals(Float.floatToFloat16(-0.5f), s.get(Floats.I16_LE, 0));
-        Q4_0Matrix m = new Q4_0Matrix(1, 32, s);
+        Q4_0Matrix m = new Q4_0Matrix(1, 32, s, Simd.configured());
         float[] out = new float[32];
         m.dequantizeRow(0, out, 0);
         assertEquals(4f, out[3], 0f);       // q 0 → (0 - 8) · -0.5
@@ -107,8 +107,8 @@ class GgmlQuantTest {
             f.setAtIndex(Floats.F32_LE, i, x[i]);
         }
         Tensor t = new Tensor("w", DType.F32, new long[]{rows, cols}, f);
-        var q8 = Q8_0Matrix.quantize(Matrices.of(t));
-        var q4 = Q4_0Matrix.quantize(Matrices.of(t));
+        var q8 = Q8_0Matrix.quantize(Matrices.of(t, Simd.configured()), Simd.configured());
+        var q4 = Q4_0Matrix.quantize(Matrices.of(t, Simd.configured()), Simd.configured());
         assertEquals(rows * cols / 32 * 34L, q8.byteSize());
         assertEquals(rows * cols / 32 * 18L, q4.byteSize());
         float[] a = new float[cols], b = new float[cols];

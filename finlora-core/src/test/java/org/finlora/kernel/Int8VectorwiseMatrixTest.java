@@ -43,9 +43,9 @@ class Int8VectorwiseMatrixTest {
 
     @Test
     void weightCodesFollowLlmInt8() {
-        Tensor t = DequantKernelChecks.tensor("w", DType.BF16, 6, 40, 5);
-        float[] flat = DequantKernelChecks.flat(t);
-        Int8VectorwiseMatrix m = Int8VectorwiseMatrix.quantize(t, 6f);
+        Tensor t = TestWeights.tensor("w", DType.BF16, 6, 40, 5);
+        float[] flat = TestWeights.flat(t);
+        Int8VectorwiseMatrix m = Int8VectorwiseMatrix.quantize(t, 6f, Simd.configured());
         byte[] cb = new byte[40];
         for (int r = 0; r < 6; r++) {
             float scb = LlmInt8.quantizeRow(flat, r * 40, 40, cb, 0);
@@ -59,15 +59,15 @@ class Int8VectorwiseMatrixTest {
         int[][] shapes = {{37, 96}, {37, 200}, {10, 1100}};
         for (float threshold : new float[]{6f, 0f}) {
             for (int[] s : shapes) {
-                Tensor t = DequantKernelChecks.tensor("w", DType.BF16, s[0], s[1], s[1]);
-                Int8VectorwiseMatrix m = Int8VectorwiseMatrix.quantize(t, threshold);
-                for (int T : DequantKernelChecks.TOKENS) {
-                    float[] x = DequantKernelChecks.random(T * s[1], T);
+                Tensor t = TestWeights.tensor("w", DType.BF16, s[0], s[1], s[1]);
+                Int8VectorwiseMatrix m = Int8VectorwiseMatrix.quantize(t, threshold, Simd.configured());
+                for (int T : new int[]{1, 3, 9, 70}) {
+                    float[] x = TestWeights.random(T * s[1], T);
                     x[(T - 1) * s[1] + 5] = 9f;      // an outlier column (5) in the last token only
                     x[17] = -6f;                      // exactly at the threshold: an outlier
                     float[] yv = new float[T * s[0]], ys = new float[T * s[0]];
-                    m.matmulVector(x, yv, T);
-                    m.matmulScalar(x, ys, T);
+                    m.matmul(x, yv, T);
+                    m.matmulReference(x, ys, T);
                     assertArrayEquals(ys, yv, "vector and scalar int32 paths must agree bit for bit");
                     double[] ref = reference(m, x, T, threshold);
                     for (int i = 0; i < ref.length; i++) assertEquals(ref[i], ys[i], 2e-5 * (1 + Math.abs(ref[i])), "y[" + i + "] th " + threshold);
@@ -78,9 +78,9 @@ class Int8VectorwiseMatrixTest {
 
     @Test
     void outliersChangeTheResult() {
-        Tensor t = DequantKernelChecks.tensor("w", DType.F32, 8, 64, 1);
-        Int8VectorwiseMatrix with = Int8VectorwiseMatrix.quantize(t, 6f), without = Int8VectorwiseMatrix.quantize(t, 0f);
-        float[] x = DequantKernelChecks.random(64, 3);
+        Tensor t = TestWeights.tensor("w", DType.F32, 8, 64, 1);
+        Int8VectorwiseMatrix with = Int8VectorwiseMatrix.quantize(t, 6f, Simd.configured()), without = Int8VectorwiseMatrix.quantize(t, 0f, Simd.configured());
+        float[] x = TestWeights.random(64, 3);
         x[10] = 50f;
         float[] a = new float[8], b = new float[8];
         with.matmul(x, a, 1);
@@ -95,16 +95,20 @@ class Int8VectorwiseMatrixTest {
     void inputGradientUsesDequantizedWeight() {
         int[][] shapes = {{37, 96}, {37, 200}, {9, 1100}};
         for (int[] s : shapes) {
-            Tensor t = DequantKernelChecks.tensor("w", DType.BF16, s[0], s[1], s[0] + s[1]);
-            Int8VectorwiseMatrix m = Int8VectorwiseMatrix.quantize(t, 6f);
-            DequantKernelChecks.checkTileDecode(m);
-            double[][] w = DequantKernelChecks.dense(m);
+            Tensor t = TestWeights.tensor("w", DType.BF16, s[0], s[1], s[0] + s[1]);
+            Int8VectorwiseMatrix m = Int8VectorwiseMatrix.quantize(t, 6f, Simd.configured());
+            double[][] w = new double[s[0]][s[1]];
+            float[] row = new float[s[1]];
+            for (int r = 0; r < s[0]; r++) {
+                m.dequantizeRow(r, row, 0);
+                for (int c = 0; c < s[1]; c++) w[r][c] = row[c];
+            }
             assertEquals(m.code(3, 4) * (m.scb(3) / 127f), (float) w[3][4]);
-            for (int T : DequantKernelChecks.TOKENS) {
-                float[] dy = DequantKernelChecks.random(T * s[0], 9 + T);
+            for (int T : new int[]{1, 3, 9, 70}) {
+                float[] dy = TestWeights.random(T * s[0], 9 + T);
                 float[] dxv = new float[T * s[1]], dxs = new float[T * s[1]];
-                m.matmulTransposedVector(dy, dxv, T);
-                m.matmulTransposedScalar(dy, dxs, T);
+                m.matmulTransposed(dy, dxv, T);
+                m.matmulTransposedReference(dy, dxs, T);
                 for (int tt = 0; tt < T; tt++) {
                     for (int c = 0; c < s[1]; c++) {
                         double ref = 0, mag = 0;
@@ -132,13 +136,13 @@ class Int8VectorwiseMatrixTest {
             cb[3 * cols + c] = (byte) (c % 3 - 1);
         }
         float[] scb = {1f, 2f, 3f, 4f};
-        Int8VectorwiseMatrix m = Int8VectorwiseMatrix.fromBnb("w", rows, cols, cb, scb, 0f);
+        Int8VectorwiseMatrix m = Int8VectorwiseMatrix.fromBnb(new org.finlora.quant.BnbTensors.EightBit("w", rows, cols, cb, scb), 0f, Simd.configured());
         for (float sign : new float[]{1f, -1f}) {
             float[] x = new float[cols];
             java.util.Arrays.fill(x, sign * 0.5f);          // every activation code is ±127
             float[] yv = new float[rows], ys = new float[rows];
-            m.matmulVector(x, yv, 1);
-            m.matmulScalar(x, ys, 1);
+            m.matmul(x, yv, 1);
+            m.matmulReference(x, ys, 1);
             assertArrayEquals(ys, yv, "sign " + sign);
             // row 0: 69 columns of -128 · (±127), exact in int32; scale as LLM.int8 applies it
             short[] qa = new short[cols];

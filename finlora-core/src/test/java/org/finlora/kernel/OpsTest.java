@@ -24,8 +24,8 @@ class OpsTest {
             for (float v : x) ss += v * v;
             double inv = 1 / Math.sqrt(ss / n + 1e-5);
             float[] a = new float[n], b = new float[n];
-            RmsNorm.apply(x, 0, w, a, 0, n, 1e-5f, false);
-            RmsNorm.apply(x, 0, w, b, 0, n, 1e-5f, Vectors.ENABLED);
+            RmsNorm.apply(Simd.SCALAR, x, 0, w, a, 0, n, 1e-5f);
+            RmsNorm.apply(TestWeights.width(), x, 0, w, b, 0, n, 1e-5f);
             for (int i = 0; i < n; i++) {
                 assertEquals(w[i] * x[i] * inv, a[i], 1e-5);
                 assertEquals(w[i] * x[i] * inv, b[i], 1e-5);
@@ -87,9 +87,9 @@ class OpsTest {
         int heads = 4, kvHeads = 2, hd = 12, pos = 5, T = 3, kvDim = kvHeads * hd;
         int cap = pos + T;
         float[] q = random(T * heads * hd, 1), k = random(cap * kvDim, 2), v = random(cap * kvDim, 3);
-        for (boolean vector : new boolean[]{false, Vectors.ENABLED}) {
+        for (Simd vector : new Simd[]{Simd.SCALAR, TestWeights.width()}) {
             float[] out = new float[T * heads * hd];
-            Attention.forward(q, out, T, pos, k, v, heads, kvHeads, hd, vector);
+            Attention.forward(vector, q, out, T, pos, k, v, heads, kvHeads, hd);
             for (int t = 0; t < T; t++) {
                 for (int h = 0; h < heads; h++) {
                     int kh = h / 2, n = pos + t + 1;
@@ -115,13 +115,13 @@ class OpsTest {
     @Test
     void softmaxAndSiluMul() {
         float[] x = {1f, 2f, 3f, -1000f};
-        Activations.softmax(x, 0, 4);
+        Activations.softmax(TestWeights.width(), x, 0, 4);
         double z = Math.exp(1) + Math.exp(2) + Math.exp(3);
         assertEquals(Math.exp(1) / z, x[0], 1e-7);
         assertEquals(Math.exp(3) / z, x[2], 1e-7);
         assertEquals(0f, x[3], 0f);
         float[] g = {0f, 1f, -2f}, u = {3f, 2f, 0.5f};
-        Activations.siluMul(g, u, 3);
+        Activations.siluMul(TestWeights.width(), g, u, 3);
         assertEquals(0f, g[0], 0f);
         assertEquals(1 / (1 + Math.exp(-1)) * 2, g[1], 1e-6);
         assertEquals(-2 / (1 + Math.exp(2)) * 0.5, g[2], 1e-6);

@@ -1,7 +1,7 @@
 package org.finlora.kernel;
 
 import org.finlora.tensor.Floats;
-import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -17,11 +17,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The q8_0 / q4_0 decode (T = 1) with int8 activations: Vector API kernel against the scalar reference
- * and both against an independent double-precision product of the dequantized weights and the
- * dequantized int8 activations, on odd row counts; plus the int16 lane bounds at their extremes.
+ * The q8_0 / q4_0 decode (T = 1) with int8 activations, at every width (the q4_0 row tiles follow the
+ * width): Vector API kernels against the scalar reference and both against an independent
+ * double-precision product of the dequantized weights and the dequantized int8 activations, on odd row
+ * counts; plus the int16 lane bounds at their extremes. Runs in the widths JVM (see WidthContractTest).
  */
+@Tag("widths")
 class QuantDecodeTest {
+    static final Simd[] WIDTHS = WidthContractTest.WIDTHS;
+
+    static RowMatrix matrix(String format, int rows, int cols, long seed, Simd simd) {
+        return WeightFormats.parse(format).quantize(WidthContractTest.tensor(rows, cols, seed), simd);
+    }
 
     static Stream<Arguments> cases() {
         Stream.Builder<Arguments> b = Stream.builder();
@@ -67,13 +74,17 @@ class QuantDecodeTest {
     @ParameterizedTest(name = "{0} [{1}x{2}]")
     @MethodSource("cases")
     void decodeMatchesIndependentInt8Product(String format, int rows, int cols) {
-        RowMatrix w = MatrixKernelTest.matrix(format, rows, cols, 5 + cols);
+        for (Simd simd : WIDTHS) decodeMatchesIndependentInt8Product(matrix(format, rows, cols, 5 + cols, simd), format + " at " + simd);
+    }
+
+    private static void decodeMatchesIndependentInt8Product(RowMatrix w, String format) {
+        int rows = w.rows, cols = w.cols;
         float[] x = activations(cols, 9 + cols);
         double[] xa = int8Activations(x, 0, cols);
         float[] dq = new float[cols];
         double[] yRef = new double[rows], bound = new double[rows], f32Ref = new double[rows], f32Gap = new double[rows];
         for (int r = 0; r < rows; r++) {
-            w.dequantize(r, 0, cols, dq, 0, false);
+            w.decodeReference(r, 0, cols, dq, 0);
             for (int c = 0; c < cols; c++) {
                 yRef[r] += dq[c] * xa[c];
                 bound[r] += Math.abs(dq[c] * xa[c]);
@@ -82,22 +93,20 @@ class QuantDecodeTest {
             }
         }
         float[] yS = new float[rows];
-        w.matmul(x, yS, 1, false);
+        w.matmulReference(x, yS, 1);
         check(yRef, bound, yS, format + " scalar");
-        if (Vectors.ENABLED) {
-            float[] yV = new float[rows];
-            w.matmul(x, yV, 1, true);
-            check(yRef, bound, yV, format + " vector");
-            // Against the f32 activations, the gap is exactly sum_c w_c (x_c - xa_c), bounded by f32Gap.
-            for (int r = 0; r < rows; r++) {
-                assertTrue(Math.abs(yV[r] - f32Ref[r]) <= f32Gap[r] + 1e-5 * bound[r] + 1e-30, "row " + r + " vs f32 activations");
-            }
-            // Rows paired differently (start at 1) give bit-identical results: pairing does not change the math.
-            float[] yShift = new float[rows];
-            yShift[0] = yV[0];
-            ((RowMatrix) w).matmulRows(x, yShift, 1, 1, rows, true);
-            for (int r = 0; r < rows; r++) assertEquals(yV[r], yShift[r], 0f, "row " + r + " paired from 1");
+        float[] yV = new float[rows];
+        w.matmul(x, yV, 1);
+        check(yRef, bound, yV, format + " vector");
+        // Against the f32 activations, the gap is exactly sum_c w_c (x_c - xa_c), bounded by f32Gap.
+        for (int r = 0; r < rows; r++) {
+            assertTrue(Math.abs(yV[r] - f32Ref[r]) <= f32Gap[r] + 1e-5 * bound[r] + 1e-30, format + " row " + r + " vs f32 activations");
         }
+        // Rows paired differently (start at 1) give bit-identical results: pairing does not change the math.
+        float[] yShift = new float[rows];
+        yShift[0] = yV[0];
+        w.matmulRows(x, yShift, 1, 1, rows);
+        for (int r = 0; r < rows; r++) assertEquals(yV[r], yShift[r], 0f, format + " row " + r + " paired from 1");
     }
 
     static void check(double[] ref, double[] bound, float[] got, String what) {
@@ -122,7 +131,10 @@ class QuantDecodeTest {
                 for (int j = 0; j < 32; j++) s.set(ValueLayout.JAVA_BYTE, o + 2 + j, j % 2 == 0 ? rows[r][0] : rows[r][1]);
             }
         }
-        Q8_0Matrix m = new Q8_0Matrix(3, cols, s);
+        for (Simd simd : Simd.all()) q8Extremes(new Q8_0Matrix(3, cols, s, simd), rows, cols);
+    }
+
+    private static void q8Extremes(Q8_0Matrix m, byte[][] rows, int cols) {
         float[] x = new float[cols];
         for (int j = 0; j < 32; j++) x[j] = -1f;          // q = -127, d = 1/127
         for (int j = 32; j < 64; j++) x[j] = 5f;          // q = 127, d = 5/127
@@ -138,12 +150,9 @@ class QuantDecodeTest {
             want[r] = sum0 * d0 + sum1 * d1;
         }
         assertEquals(32 * 16256 * d0 - 32 * 16256 * d1, want[0], 1e-9);
-        for (boolean vector : new boolean[]{false, true}) {
-            if (vector && !Vectors.ENABLED) continue;
-            float[] y = new float[3];
-            m.matmul(x, y, 1, vector);
-            for (int r = 0; r < 3; r++) assertEquals(want[r], y[r], 1e-6 * Math.abs(want[r]) + 1e-3, "vector " + vector + " row " + r);
-        }
+        float[] y = new float[3];
+        m.matmul(x, y, 1);
+        for (int r = 0; r < 3; r++) assertEquals(want[r], y[r], 1e-6 * Math.abs(want[r]) + 1e-3, m.simd() + " row " + r);
     }
 
     @Test
@@ -156,34 +165,22 @@ class QuantDecodeTest {
             s.set(Floats.I16_LE, r * 18L, Float.floatToFloat16(0.5f));
             for (int j = 0; j < 16; j++) s.set(ValueLayout.JAVA_BYTE, r * 18L + 2 + j, (byte) bytes[r]);
         }
-        Q4_0Matrix m = new Q4_0Matrix(bytes.length, cols, s);
+        for (Simd simd : Simd.all()) q4Extremes(new Q4_0Matrix(bytes.length, cols, s, simd), bytes, cols);
+    }
+
+    private static void q4Extremes(Q4_0Matrix m, int[] bytes, int cols) {
         float[] x = new float[cols];
         for (int j = 0; j < 16; j++) {
             x[j] = 2f;
             x[j + 16] = -2f;
         }
         double da = Float.float16ToFloat(Float.floatToFloat16(2f / 127f));
-        for (boolean vector : new boolean[]{false, true}) {
-            if (vector && !Vectors.ENABLED) continue;
-            float[] y = new float[bytes.length];
-            m.matmul(x, y, 1, vector);
-            for (int r = 0; r < bytes.length; r++) {
-                int lo = (bytes[r] & 15) - 8, hi = (bytes[r] >>> 4) - 8;
-                double want = 16.0 * (lo * 127 + hi * -127) * 0.5 * da;
-                assertEquals(want, y[r], 1e-6 * Math.abs(want) + 1e-6, "vector " + vector + " byte 0x" + Integer.toHexString(bytes[r]));
-            }
-        }
-    }
-
-    @Test
-    void oneOffDotEqualsTheMatvecRow() {
-        Assumptions.assumeTrue(Vectors.ENABLED, "Vector API disabled");
-        for (String f : new String[]{"q8_0", "q4_0"}) {
-            RowMatrix w = MatrixKernelTest.matrix(f, 5, 96, 21);
-            float[] x2 = activations(192, 4);
-            float[] y = new float[5];
-            w.matmul(java.util.Arrays.copyOfRange(x2, 96, 192), y, 1, true);
-            for (int r = 0; r < 5; r++) assertEquals(y[r], w.dot(r, x2, 96, true), 0f, f + " row " + r);
+        float[] y = new float[bytes.length];
+        m.matmul(x, y, 1);
+        for (int r = 0; r < bytes.length; r++) {
+            int lo = (bytes[r] & 15) - 8, hi = (bytes[r] >>> 4) - 8;
+            double want = 16.0 * (lo * 127 + hi * -127) * 0.5 * da;
+            assertEquals(want, y[r], 1e-6 * Math.abs(want) + 1e-6, m.simd() + " byte 0x" + Integer.toHexString(bytes[r]));
         }
     }
 
@@ -203,24 +200,30 @@ class QuantDecodeTest {
 
     @Test
     void q4RowTilesMatchTheScalarReferenceBitForBit() {
-        Assumptions.assumeTrue(Vectors.ENABLED, "Vector API disabled");
-        for (int rows : new int[]{16, 37, 48, 80}) {   // 48 and 80: pairs of full tiles and a single one (the pair kernel run on it twice)
+        for (Simd simd : WIDTHS) {
+            // 48 and 80 at 256 bits: pairs of full tiles and a single one (the pair kernel run on it twice)
+            for (int rows : new int[]{16, 37, 48, 80, 97}) q4RowTiles(rows, simd);
+        }
+    }
+
+    private static void q4RowTiles(int rows, Simd simd) {
+        {
             int cols = 160;
-            Q4_0Matrix m = new Q4_0Matrix(rows, cols, randomQ4(rows, cols, rows));
+            Q4_0Matrix m = new Q4_0Matrix(rows, cols, randomQ4(rows, cols, rows), simd);
             float[] x = activations(cols, 11 + rows);
             float[] yS = new float[rows], yV = new float[rows];
-            m.matmul(x, yS, 1, false);
-            m.matmul(x, yV, 1, true);
-            for (int r = 0; r < rows; r++) assertEquals(Float.floatToRawIntBits(yS[r]), Float.floatToRawIntBits(yV[r]), "rows " + rows + ", row " + r);
+            m.matmulReference(x, yS, 1);
+            m.matmul(x, yV, 1);
+            for (int r = 0; r < rows; r++) assertEquals(Float.floatToRawIntBits(yS[r]), Float.floatToRawIntBits(yV[r]), simd + " rows " + rows + ", row " + r);
             // ranges that cut tiles: each thread computes a cut tile whole and stores its own rows
             int[][] ranges = {{3, 29}, {16, 32}, {0, 1}, {15, 17}, {rows - 5, rows}, {16, 64}, {5, 70}, {0, 64}};
             for (int[] range : ranges) {
                 if (range[1] > rows) continue;
                 float[] y = new float[rows];
-                m.matmulRows(x, y, 1, range[0], range[1], true);
+                m.matmulRows(x, y, 1, range[0], range[1]);
                 for (int r = 0; r < rows; r++) {
                     float want = r >= range[0] && r < range[1] ? yS[r] : 0f;
-                    assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(y[r]), "range " + range[0] + ".." + range[1] + ", row " + r);
+                    assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(y[r]), simd + " range " + range[0] + ".." + range[1] + ", row " + r);
                 }
             }
         }
@@ -228,9 +231,13 @@ class QuantDecodeTest {
 
     @Test
     void q4RowTilesHoldGgmlsBytes() {
-        for (int rows : new int[]{1, 16, 37}) {
+        for (Simd simd : Simd.all()) for (int rows : new int[]{1, 16, 37}) q4HoldsGgmlBytes(rows, simd);
+    }
+
+    private static void q4HoldsGgmlBytes(int rows, Simd simd) {
+        {
             MemorySegment ggml = randomQ4(rows, 96, 7 * rows);
-            Q4_0Matrix m = new Q4_0Matrix(rows, 96, ggml);
+            Q4_0Matrix m = new Q4_0Matrix(rows, 96, ggml, simd);
             assertEquals(ggml.byteSize(), m.byteSize());
             assertEquals(-1L, ggml.mismatch(m.ggmlBytes()), "rows " + rows);
             float[] row = new float[96];
@@ -248,34 +255,37 @@ class QuantDecodeTest {
 
     @Test
     void q4StripPanelsEqualTheRowDequantization() {
-        Assumptions.assumeTrue(Vectors.ENABLED, "Vector API disabled");
-        int rows = 37, cols = 96;
-        Q4_0Matrix m = new Q4_0Matrix(rows, cols, randomQ4(rows, cols, 12));
-        float[] panel = new float[16 * cols + 3], row = new float[cols];
-        for (int r0 = 0; r0 < rows; r0 += 16) {
-            boolean full = r0 + 16 <= rows;
-            assertEquals(full, m.decodeStrip(r0, panel, 3), "strip at " + r0);
-            if (!full) continue;
-            for (int j = 0; j < 16; j++) {
-                m.dequantizeRow(r0 + j, row, 0);
-                for (int k = 0; k < cols; k++) {
-                    assertEquals(Float.floatToRawIntBits(row[k]), Float.floatToRawIntBits(panel[3 + 16 * k + j]), "row " + (r0 + j) + " col " + k);
+        for (Simd simd : WIDTHS) {
+            int rows = 73, cols = 96, tile = simd.shorts().length();
+            Q4_0Matrix m = new Q4_0Matrix(rows, cols, randomQ4(rows, cols, 12), simd);
+            float[] panel = new float[tile * cols + 3], row = new float[cols];
+            for (int r0 = 0; r0 < rows; r0 += tile) {
+                boolean full = r0 + tile <= rows;
+                assertEquals(full, m.decodeStrip(r0, panel, 3), simd + " strip at " + r0);
+                if (!full) continue;
+                for (int j = 0; j < tile; j++) {
+                    m.dequantizeRow(r0 + j, row, 0);
+                    for (int k = 0; k < cols; k++) {
+                        assertEquals(Float.floatToRawIntBits(row[k]), Float.floatToRawIntBits(panel[3 + tile * k + j]), simd + " row " + (r0 + j) + " col " + k);
+                    }
                 }
             }
+            assertEquals(false, m.decodeStrip(tile / 2, panel, 0), simd + ": a strip not on a tile");
         }
-        assertEquals(false, m.decodeStrip(8, panel, 0), "a strip not on a tile");
     }
 
     @Test
     void q4NonFiniteScalesTakeTheScalarPath() {
         MemorySegment ggml = randomQ4(16, 64, 5);
         ggml.set(Floats.I16_LE, 18L * 3, (short) 0x7c00);   // +inf scale in row 1, block 1
-        Q4_0Matrix m = new Q4_0Matrix(16, 64, ggml);
-        float[] x = activations(64, 6);
-        float[] yS = new float[16], yV = new float[16];
-        m.matmul(x, yS, 1, false);
-        m.matmul(x, yV, 1, true);
-        for (int r = 0; r < 16; r++) assertEquals(Float.floatToRawIntBits(yS[r]), Float.floatToRawIntBits(yV[r]), "row " + r);
-        assertTrue(Float.isInfinite(yS[1]) || Float.isNaN(yS[1]), "row 1 carries the infinite scale");
+        for (Simd simd : WIDTHS) {
+            Q4_0Matrix m = new Q4_0Matrix(16, 64, ggml, simd);
+            float[] x = activations(64, 6);
+            float[] yS = new float[16], yV = new float[16];
+            m.matmulReference(x, yS, 1);
+            m.matmul(x, yV, 1);
+            for (int r = 0; r < 16; r++) assertEquals(Float.floatToRawIntBits(yS[r]), Float.floatToRawIntBits(yV[r]), simd + " row " + r);
+            assertTrue(Float.isInfinite(yS[1]) || Float.isNaN(yS[1]), "row 1 carries the infinite scale");
+        }
     }
 }

@@ -4,6 +4,7 @@ import org.finlora.FinloraException;
 import org.finlora.io.SafetensorsFile;
 import org.finlora.kernel.Bnb4bitMatrix;
 import org.finlora.kernel.Int8VectorwiseMatrix;
+import org.finlora.kernel.Simd;
 import org.finlora.tensor.DType;
 import org.finlora.tensor.Floats;
 import org.finlora.tensor.Tensor;
@@ -44,11 +45,11 @@ class BnbTensorsTest {
                 if (!key.endsWith(".weight.quant_state.bitsandbytes__nf4")) continue;
                 String wn = key.substring(0, key.indexOf(".quant_state"));
                 assertTrue(BnbTensors.is4bit(bnb, wn));
-                Bnb4bitMatrix read = BnbTensors.read4bit(bnb, wn);
+                Bnb4bitMatrix read = Bnb4bitMatrix.fromBnb(BnbTensors.read4bit(bnb, wn), Simd.configured());
                 assertTrue(read.doubleQuant());
                 Tensor bf16 = model.get(wn);
                 assertNotNull(bf16, wn);
-                Bnb4bitMatrix mine = Bnb4bitMatrix.quantize(bf16, Bnb4bit.Type.NF4, 64, false);
+                Bnb4bitMatrix mine = Bnb4bitMatrix.quantize(bf16, Bnb4bit.Type.NF4, 64, false, Simd.configured());
                 assertArrayEquals(mine.bnbCodes(), read.bnbCodes(), wn + " codes");
                 DoubleQuant.Nested ref = read.nested();
                 assertEquals(ref.offset(), DoubleQuant.mean(mine.blockScales()), Math.ulp(ref.offset()), wn + " offset");
@@ -66,10 +67,10 @@ class BnbTensorsTest {
         for (boolean dq : new boolean[]{true, false}) {
             for (Bnb4bit.Type type : Bnb4bit.Type.values()) {
                 Tensor t = weight("model.layers.1.mlp.down_proj.weight", 24, 50, 3);
-                Bnb4bitMatrix m = Bnb4bitMatrix.quantize(t, type, 64, dq);
-                Map<String, Tensor> sd = BnbTensors.write4bit(t.name(), m, "bfloat16");
+                Bnb4bitMatrix m = Bnb4bitMatrix.quantize(t, type, 64, dq, Simd.configured());
+                Map<String, Tensor> sd = BnbTensors.write4bit(t.name(), m.toBnb(), "bfloat16");
                 assertEquals(dq ? 6 : 4, sd.size());
-                Bnb4bitMatrix back = BnbTensors.read4bit(sd, t.name());
+                Bnb4bitMatrix back = Bnb4bitMatrix.fromBnb(BnbTensors.read4bit(sd, t.name()), Simd.configured());
                 assertEquals(type, back.type);
                 assertArrayEquals(m.bnbCodes(), back.bnbCodes());
                 assertArrayEquals(m.blockScales(), back.blockScales());
@@ -81,8 +82,8 @@ class BnbTensorsTest {
     @Test
     void quantStateJsonIsBnbs() {
         Tensor t = weight("w.weight", 4, 64, 1);
-        Bnb4bitMatrix m = Bnb4bitMatrix.quantize(t, Bnb4bit.Type.NF4, 64, true);
-        Tensor qs = BnbTensors.write4bit("w.weight", m, "bfloat16").get("w.weight.quant_state.bitsandbytes__nf4");
+        Bnb4bitMatrix m = Bnb4bitMatrix.quantize(t, Bnb4bit.Type.NF4, 64, true, Simd.configured());
+        Tensor qs = BnbTensors.write4bit("w.weight", m.toBnb(), "bfloat16").get("w.weight.quant_state.bitsandbytes__nf4");
         String json = new String(qs.data().toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
         assertEquals("{\"quant_type\": \"nf4\", \"blocksize\": 64, \"dtype\": \"bfloat16\", \"shape\": [4, 64], "
                 + "\"nested_blocksize\": 256, \"nested_dtype\": \"float32\", \"nested_offset\": " + BnbTensors.pythonRepr(m.nested().offset()) + "}", json);
@@ -96,18 +97,18 @@ class BnbTensorsTest {
     @Test
     void eightBitRoundTrip() {
         Tensor t = weight("model.layers.0.self_attn.v_proj.weight", 9, 33, 5);
-        Int8VectorwiseMatrix m = Int8VectorwiseMatrix.quantize(t, 6f);
-        Map<String, Tensor> sd = BnbTensors.write8bit(t.name(), m);
+        Int8VectorwiseMatrix m = Int8VectorwiseMatrix.quantize(t, 6f, Simd.configured());
+        Map<String, Tensor> sd = BnbTensors.write8bit(t.name(), m.toBnb(t.name()));
         assertTrue(sd.containsKey("model.layers.0.self_attn.v_proj.SCB"));
         assertTrue(BnbTensors.is8bit(sd, t.name()));
-        Int8VectorwiseMatrix back = BnbTensors.read8bit(sd, t.name(), 6f);
+        Int8VectorwiseMatrix back = Int8VectorwiseMatrix.fromBnb(BnbTensors.read8bit(sd, t.name()), 6f, Simd.configured());
         for (int r = 0; r < 9; r++) {
             assertEquals(m.scb(r), back.scb(r));
             for (int c = 0; c < 33; c++) assertEquals(m.code(r, c), back.code(r, c));
         }
         Map<String, Tensor> bad = new HashMap<>(sd);
         bad.put("model.layers.0.self_attn.v_proj.SCB", new Tensor("model.layers.0.self_attn.v_proj.SCB", DType.F32, new long[]{8}, MemorySegment.ofArray(new float[8])));
-        FinloraException e = assertThrows(FinloraException.class, () -> BnbTensors.read8bit(bad, t.name(), 6f));
+        FinloraException e = assertThrows(FinloraException.class, () -> BnbTensors.read8bit(bad, t.name()));
         assertTrue(e.getMessage().startsWith("model.layers.0.self_attn.v_proj.SCB"), e.getMessage());
     }
 
@@ -115,7 +116,7 @@ class BnbTensorsTest {
     void corruptQuantStateErrorsNameTheTensor() {
         String wn = "model.layers.2.self_attn.k_proj.weight";
         Tensor t = weight(wn, 8, 64, 2);
-        Map<String, Tensor> good = BnbTensors.write4bit(wn, Bnb4bitMatrix.quantize(t, Bnb4bit.Type.NF4, 64, true), "bfloat16");
+        Map<String, Tensor> good = BnbTensors.write4bit(wn, Bnb4bitMatrix.quantize(t, Bnb4bit.Type.NF4, 64, true, Simd.configured()).toBnb(), "bfloat16");
         String qsKey = wn + ".quant_state.bitsandbytes__nf4";
 
         Map<String, Tensor> m1 = new HashMap<>(good);

@@ -1,5 +1,6 @@
 package org.finlora.train;
 
+import org.finlora.kernel.Simd;
 import org.finlora.lora.LoraAdapter;
 import org.finlora.lora.LoraConfig;
 import org.finlora.lora.PeftAdapterIO;
@@ -67,7 +68,7 @@ class DoraTest {
             DenseTestMatrix W = DenseTestMatrix.random(out, in, rng, 0.5f);
             float[] A = randn(rng, r * in, 0.5f), B = randn(rng, out * r, 0.5f), m = randn(rng, out, 1f);
             float[] gA = new float[A.length], gB = new float[B.length], gm = new float[out];
-            LoraLinear lin = new LoraLinear(W, A, B, gA, gB, m, gm, r, s, p);
+            LoraLinear lin = new LoraLinear(W, A, B, gA, gB, m, gm, r, s, p, Simd.configured());
             float[] x = randn(rng, N * in, 1f), dy = randn(rng, N * out, 1f);
             float[] y = new float[N * out], h = new float[N * r], saved = new float[lin.doraSavedSize(N)];
             float[] xd = new float[N * in], g = new float[N * r], dyg = new float[N * out];

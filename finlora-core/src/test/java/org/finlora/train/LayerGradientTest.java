@@ -1,5 +1,6 @@
 package org.finlora.train;
 
+import org.finlora.kernel.Simd;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
@@ -40,21 +41,21 @@ class LayerGradientTest {
         int n = 13;
         float[] gate = randn(rng, n, 2f), up = randn(rng, n, 1f), r = randn(rng, n, 1f), out = new float[n];
         java.util.function.DoubleSupplier loss = () -> {
-            SwiGLU.forward(out, gate, up, n);
+            SwiGLU.forward(Simd.configured(), out, gate, up, n);
             return dot(out, r, n);
         };
         loss.getAsDouble();
         for (int i = 0; i < n; i++) assertEquals(gate[i] / (1 + Math.exp(-gate[i])) * up[i], out[i], 1e-5);
         float[] dg = new float[n], du = new float[n];
-        SwiGLU.backward(dg, du, r, gate, up, n);
+        SwiGLU.backward(Simd.configured(), dg, du, r, gate, up, n);
         check("swiglu dgate", gate, dg, n, loss, 1e-2f, 1e-2);
         check("swiglu dup", up, du, n, loss, 1e-2f, 1e-2);
         // saturated gates, in vector lanes and in the scalar tail: silu(g) -> 0 and g, derivatives -> 0 and 1
         float[] big = {-1000f, -100f, 100f, 1000f, -90f, 90f, 0f, -0.5f, -1000f, 100f};
         float[] ones = new float[big.length], o = new float[big.length], dgb = new float[big.length], dub = new float[big.length];
         java.util.Arrays.fill(ones, 1f);
-        SwiGLU.forward(o, big, ones, big.length);
-        SwiGLU.backward(dgb, dub, ones, big, ones, big.length);
+        SwiGLU.forward(Simd.configured(), o, big, ones, big.length);
+        SwiGLU.backward(Simd.configured(), dgb, dub, ones, big, ones, big.length);
         for (int i = 0; i < big.length; i++) {
             double sig = 1 / (1 + Math.exp(-(double) big[i]));
             assertEquals(big[i] * sig, o[i], 1e-5 * (1 + Math.abs(big[i])), "silu(" + big[i] + ")");
@@ -136,7 +137,7 @@ class LayerGradientTest {
         float[] r = randn(rng, B * T * qW, 1f);
         float[] out = new float[B * T * qW], lse = new float[B * nH * T];
         java.util.function.DoubleSupplier loss = () -> {
-            CausalAttention.forward(out, lse, q, k, v, B, T, nH, nKv, hd, len);
+            CausalAttention.forward(Simd.configured(), out, lse, q, k, v, B, T, nH, nKv, hd, len);
             return dot(out, r, out.length);
         };
         loss.getAsDouble();
@@ -164,7 +165,7 @@ class LayerGradientTest {
                     }
                 }
         float[] dq = new float[q.length], dk = new float[k.length], dv = new float[v.length];
-        CausalAttention.backward(dq, dk, dv, r, out, lse, q, k, v, B, T, nH, nKv, hd, len);
+        CausalAttention.backward(Simd.configured(), dq, dk, dv, r, out, lse, q, k, v, B, T, nH, nKv, hd, len);
         check("attention dq", q, dq, q.length, loss, 1e-2f, 1e-2);
         check("attention dk", k, dk, k.length, loss, 1e-2f, 1e-2);
         check("attention dv", v, dv, v.length, loss, 1e-2f, 1e-2);
@@ -182,9 +183,9 @@ class LayerGradientTest {
         float[] q = randn(rng, B * T * qW, 1f), k = randn(rng, B * T * kvW, 1f), v = randn(rng, B * T * kvW, 1f);
         float[] r = randn(rng, B * T * qW, 1f);
         float[] out = new float[B * T * qW], lse = new float[B * nH * T];
-        CausalAttention.forward(out, lse, q, k, v, B, T, nH, nKv, hd, len);
+        CausalAttention.forward(Simd.configured(), out, lse, q, k, v, B, T, nH, nKv, hd, len);
         float[] dq = new float[q.length], dk = new float[k.length], dv = new float[v.length];
-        CausalAttention.backward(dq, dk, dv, r, out, lse, q, k, v, B, T, nH, nKv, hd, len);
+        CausalAttention.backward(Simd.configured(), dq, dk, dv, r, out, lse, q, k, v, B, T, nH, nKv, hd, len);
         double[] rdq = new double[q.length], rdk = new double[k.length], rdv = new double[v.length];
         double scale = 1 / Math.sqrt(hd);
         for (int b = 0; b < B; b++)
@@ -289,7 +290,7 @@ class LayerGradientTest {
             DenseTestMatrix W = DenseTestMatrix.random(out, in, rng, 0.5f);
             float[] A = randn(rng, r * in, 0.5f), Bm = randn(rng, out * r, 0.5f);
             float[] gA = new float[A.length], gB = new float[Bm.length];
-            LoraLinear lin = new LoraLinear(W, A, Bm, gA, gB, r, 1.7f, p);
+            LoraLinear lin = new LoraLinear(W, A, Bm, gA, gB, r, 1.7f, p, Simd.configured());
             float[] x = randn(rng, N * in, 1f), dy = randn(rng, N * out, 1f);
             float[] y = new float[N * out], h = new float[N * r], xd = new float[N * in], g = new float[N * r];
             long seed = 42;

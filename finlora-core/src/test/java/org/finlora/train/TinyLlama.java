@@ -1,5 +1,6 @@
 package org.finlora.train;
 
+import org.finlora.kernel.Simd;
 import org.finlora.model.LlamaConfig;
 import org.finlora.model.LlamaWeights;
 
@@ -31,7 +32,7 @@ final class TinyLlama {
         }
         var emb = DenseTestMatrix.random(c.vocabSize(), c.dim(), rng, 1f);
         var head = DenseTestMatrix.random(c.vocabSize(), c.dim(), rng, 1f);   // logits large enough to memorize
-        return new LlamaWeights(c, emb, layers, norm(rng, c.dim()), head);
+        return new LlamaWeights(c, emb, layers, norm(rng, c.dim()), head, Simd.configured());
     }
 
     private static float[] norm(Random rng, int n) {

@@ -5,6 +5,7 @@ import org.finlora.io.HfFolderLoader;
 import org.finlora.io.SafetensorsFile;
 import org.finlora.kernel.Bnb4bitMatrix;
 import org.finlora.kernel.Matrices;
+import org.finlora.kernel.Simd;
 import org.finlora.lora.LoraAdapter;
 import org.finlora.lora.PeftAdapterIO;
 import org.finlora.model.LlamaWeights;
@@ -55,7 +56,7 @@ class TorchLoraStepTest {
                     : "tiny-llama3-qlora-step.safetensors"), arena);
             SafetensorsFile batch = SafetensorsFile.open(fixture("tiny-llama3-lora-step.safetensors"), arena);
             Map<String, Tensor> r = ref.tensors(), b = batch.tensors();
-            LlamaWeights w = LlamaWeights.from(ck, linear, Matrices::of);
+            LlamaWeights w = LlamaWeights.from(ck, linear, t -> Matrices.of(t, Simd.configured()), Simd.configured());
             LoraAdapter adapter = PeftAdapterIO.load(fixture("tiny-llama3-lora"), ck.config());
             assertEquals(2f, adapter.config.scale());
             long[] shape = b.get("input_ids").shape();
@@ -100,16 +101,16 @@ class TorchLoraStepTest {
 
     @Test
     void loraStepMatchesPytorch() {
-        compare(Matrices::of, "loss", "", false);
+        compare(t -> Matrices.of(t, Simd.configured()), "loss", "", false);
     }
 
     @Test
     void loraStepWithActivationCheckpointingMatchesPytorch() {
-        compare(Matrices::of, "loss", "", true);
+        compare(t -> Matrices.of(t, Simd.configured()), "loss", "", true);
     }
 
     @Test
     void qloraStepOnNf4DoubleQuantMatchesPytorch() {
-        compare(t -> Bnb4bitMatrix.quantize(t, Bnb4bit.Type.NF4, 64, true), "loss_f32dq", "f32dq.", false);
+        compare(t -> Bnb4bitMatrix.quantize(t, Bnb4bit.Type.NF4, 64, true, Simd.configured()), "loss_f32dq", "f32dq.", false);
     }
 }

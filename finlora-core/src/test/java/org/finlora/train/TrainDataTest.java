@@ -4,6 +4,7 @@ import org.finlora.FinloraException;
 import org.finlora.data.Example;
 import org.finlora.io.Checkpoint;
 import org.finlora.io.HfFolderLoader;
+import org.finlora.kernel.Simd;
 import org.finlora.lora.LoraAdapter;
 import org.finlora.lora.LoraConfig;
 import org.finlora.model.LlamaWeights;
@@ -91,7 +92,7 @@ class TrainDataTest {
     @Test
     void nonFiniteLossStopsWithACheckpoint(@TempDir Path tmp) {
         try (Checkpoint ck = SyntheticModels.create("tiny")) {
-            LlamaWeights w = LlamaWeights.from(ck, org.finlora.kernel.Matrices::of, org.finlora.kernel.Matrices::of);
+            LlamaWeights w = LlamaWeights.load(ck, null, Simd.configured());
             LoraAdapter ad = LoraAdapter.init(LoraConfig.of(4, 8f, 0f), w.config, 1);
             TrainData data = TrainData.build(List.of(TrainerResumeTest.examples(6, 0)), ck.tokenizer(), 64, false, TrainData.LengthPolicy.TRUNCATE);
             // an absurd learning rate overflows the weights after the first update

@@ -2,6 +2,7 @@ package org.finlora.train;
 
 import org.finlora.data.Example;
 import org.finlora.io.Checkpoint;
+import org.finlora.kernel.Simd;
 import org.finlora.lora.LoraAdapter;
 import org.finlora.lora.LoraConfig;
 import org.finlora.model.LlamaWeights;
@@ -52,7 +53,7 @@ class TrainerResumeTest {
     @ValueSource(strings = {"adamw", "zero-one-adam", "adamw8bit"})
     void resumedRunMatchesUninterrupted(String optimizer, @TempDir Path tmp) throws Exception {
         try (Checkpoint ck = SyntheticModels.create("tiny")) {
-            LlamaWeights w = LlamaWeights.from(ck, org.finlora.kernel.Matrices::of, org.finlora.kernel.Matrices::of);
+            LlamaWeights w = LlamaWeights.load(ck, null, Simd.configured());
             // 13 sequences, batch 2, accum 2: 7 micro-batches, 4 steps per epoch (the last one short), 2 epochs
             TrainerOptions o = new TrainerOptions(5e-3, 2, 2, 2, 1.0, 0.01, optimizer, LrSchedule.Kind.COSINE, 1, 0, 3, 0, 7, 0, true);
             // No warm-up run: every kernel sums its vector lanes in a fixed order, so a cold run (interpreted
