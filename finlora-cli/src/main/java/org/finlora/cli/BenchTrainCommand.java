@@ -88,6 +88,28 @@ final class BenchTrainCommand implements Runnable {
             double tps = (double) steps * n / (wall / 1e9);
             System.out.printf(Locale.ROOT, "train: %.1f tokens/s (%d steps of %d tokens, %.2f s/step, %s), peak RSS %s%n", tps, steps, n,
                     wall / 1e9 / steps, BenchCommand.cores(cpu0 < 0 ? -1 : cpu - cpu0, wall), BenchCommand.mib(BenchCommand.peakRssBytes()));
+            double perToken = modelFlopsPerToken(w, lc, seqLen);
+            System.out.printf(Locale.ROOT, "model FLOP/s: %.1f GFLOPS (%.2f GFLOP per token: frozen-weight forward and input gradient, "
+                    + "lm_head, LoRA branch, attention; recomputation not counted)%n", tps * perToken / 1e9, perToken / 1e9);
         }
+    }
+
+    /**
+     * Model FLOPs of one training token, the convention of MFU figures (recomputation not counted): each
+     * frozen projection and lm_head runs its forward and its input gradient (2 + 2 FLOPs per weight; the
+     * frozen weights get no gradient), each adapter its forward and backward (6 FLOPs per LoRA weight),
+     * and causal attention over an average of seqLen/2 positions (scores and weighted sum, forward twice
+     * as much backward).
+     */
+    static double modelFlopsPerToken(LlamaWeights w, LoraConfig lc, int seqLen) {
+        var c = w.config;
+        double f = 4.0 * c.dim() * c.vocabSize();
+        for (String name : LlamaWeights.LINEAR_NAMES) {
+            var m = w.layers[0].linear(name);
+            f += c.nLayers() * 4.0 * m.rows * m.cols;
+            if (lc.targets(name)) f += c.nLayers() * 6.0 * lc.rank() * (m.rows + m.cols);
+        }
+        f += c.nLayers() * 3 * (4.0 * c.nHeads() * c.headDim() * (seqLen / 2.0));
+        return f;
     }
 }

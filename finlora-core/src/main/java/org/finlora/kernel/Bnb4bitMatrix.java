@@ -56,9 +56,20 @@ public final class Bnb4bitMatrix extends RowMatrix {
         this.group = groupColumns(simd);
         this.rowBytes = (long) ((cols + group - 1) / group) * (group / 2);
         this.codes = Arena.ofAuto().allocate(rows * rowBytes, 64);
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) putCode(r, c, flatCodes[r * cols + c]);
-        }
+        int rb = Math.toIntExact(rowBytes), g = group, half = g / 2;
+        Parallel.forRange(rows, Parallel.minChunk(16, cols), (r0, r1) -> {
+            byte[] row = new byte[rb];
+            for (int r = r0; r < r1; r++) {
+                java.util.Arrays.fill(row, (byte) 0);
+                int base = r * cols;
+                for (int c0 = 0, o = 0; c0 < cols; c0 += g, o += half) {   // a group: columns c0 + j (low) and c0 + half + j (high)
+                    int lo = Math.min(half, cols - c0), hi = Math.min(half, cols - c0 - half);
+                    for (int j = 0; j < lo; j++) row[o + j] = (byte) (flatCodes[base + c0 + j] & 15);
+                    for (int j = 0; j < hi; j++) row[o + j] |= (byte) ((flatCodes[base + c0 + half + j] & 15) << 4);
+                }
+                MemorySegment.copy(row, 0, codes, ValueLayout.JAVA_BYTE, (long) r * rowBytes, rb);
+            }
+        });
         this.scales = scales;
         this.nested = nested;
         this.table = type.table();
@@ -77,13 +88,6 @@ public final class Bnb4bitMatrix extends RowMatrix {
         return r * rowBytes + (long) (c / group) * half + c % half;
     }
 
-    private void putCode(int r, int c, int code) {
-        long o = codeOffset(r, c);
-        byte old = codes.get(ValueLayout.JAVA_BYTE, o);
-        int v = c % group >= group / 2 ? (old & 0x0F) | (code & 15) << 4 : (old & 0xF0) | (code & 15);
-        codes.set(ValueLayout.JAVA_BYTE, o, (byte) v);
-    }
-
     /**
      * Quantizes a float weight [rows, cols] on load, exactly as bnb's quantize_4bit (and, when
      * doubleQuant, its compress_statistics) would for the same tensor.
@@ -96,16 +100,20 @@ public final class Bnb4bitMatrix extends RowMatrix {
         int nb = Bnb4bit.blockCount(n, blocksize);
         float[] absmax = new float[nb];
         byte[] q = new byte[Math.toIntExact(n)];
-        int blocksPerChunk = Math.max(1, (1 << 16) / blocksize);
-        float[] buf = new float[blocksPerChunk * blocksize];
-        for (int b0 = 0; b0 < nb; b0 += blocksPerChunk) {
-            long start = (long) b0 * blocksize;
-            int len = (int) Math.min(buf.length, n - start);
-            TensorFloats.read(t, start, buf, len);
-            for (int off = 0, b = b0; off < len; off += blocksize, b++) {
-                absmax[b] = Bnb4bit.quantizeBlock(buf, off, Math.min(blocksize, len - off), type, q, (int) start + off);
+        int blocksPerChunk = Math.max(1, (1 << 16) / blocksize), chunks = (nb + blocksPerChunk - 1) / blocksPerChunk;
+        // chunks of whole blocks are independent: each thread reads, quantizes and writes its own
+        Parallel.forRange(chunks, 1, (k0, k1) -> {
+            float[] buf = new float[blocksPerChunk * blocksize];
+            for (int k = k0; k < k1; k++) {
+                int b0 = k * blocksPerChunk;
+                long start = (long) b0 * blocksize;
+                int len = (int) Math.min(buf.length, n - start);
+                TensorFloats.read(t, start, buf, len);
+                for (int off = 0, b = b0; off < len; off += blocksize, b++) {
+                    absmax[b] = Bnb4bit.quantizeBlock(buf, off, Math.min(blocksize, len - off), type, q, (int) start + off);
+                }
             }
-        }
+        });
         if (doubleQuant) {
             DoubleQuant.Nested nested = DoubleQuant.compress(absmax);
             return new Bnb4bitMatrix(t.name(), type, rows, cols, blocksize, q, nested.expand(), nested, simd);

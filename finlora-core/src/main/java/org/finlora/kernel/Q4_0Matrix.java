@@ -118,6 +118,19 @@ public final class Q4_0Matrix extends Int8ActivationDecode {
         }
     }
 
+    /** Row r of ggml-layout Q4_0 bytes (as a GGUF file stores them) dequantized to out[off ..]: (q - 8) · d. */
+    static void dequantizeGgmlRow(MemorySegment ggml, int r, int cols, float[] out, int off) {
+        long o = (long) r * (cols / BLOCK) * BLOCK_BYTES;
+        for (int b = 0; b < cols / BLOCK; b++, o += BLOCK_BYTES) {
+            float d = Float.float16ToFloat(ggml.get(Floats.I16_LE, o));
+            for (int j = 0; j < BLOCK / 2; j++) {
+                int p = ggml.get(ValueLayout.JAVA_BYTE, o + 2 + j) & 0xFF;
+                out[off + b * BLOCK + j] = ((p & 0x0F) - 8) * d;
+                out[off + b * BLOCK + j + 16] = ((p >>> 4) - 8) * d;
+            }
+        }
+    }
+
     /** Rows in tile t (TILE except in a last, partial tile). */
     private int tileRows(int t) {
         return Math.min(tile, rows - t * tile);

@@ -94,10 +94,18 @@ public final class WeightFormats {
         if (t.shape().length != 2 || !Matrices.supports(t.dtype())) {
             throw new FinloraException(t.name() + ": dtype " + t.dtype() + " " + java.util.Arrays.toString(t.shape()) + " cannot be quantized");
         }
-        RowMatrix src = Matrices.of(t, Simd.SCALAR);
-        float[] all = new float[Math.toIntExact((long) src.rows * src.cols)];
-        for (int r = 0; r < src.rows; r++) src.dequantizeRow(r, all, r * src.cols);
-        return new Tensor(t.name(), DType.F32, new long[]{src.rows, src.cols}, MemorySegment.ofArray(all));
+        // a Q4_0 matrix would repack its tiles first: its ggml rows are decoded straight from the file's bytes
+        Matrices.check(t);
+        RowMatrix src = t.dtype() == DType.Q4_0 ? null : Matrices.of(t, Simd.SCALAR);
+        int rows = t.rows(), cols = t.cols();
+        float[] all = new float[Math.toIntExact((long) rows * cols)];
+        Parallel.forRange(rows, Parallel.minChunk(16, cols), (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                if (src != null) src.dequantizeRow(r, all, r * cols);
+                else Q4_0Matrix.dequantizeGgmlRow(t.data(), r, cols, all, r * cols);
+            }
+        });
+        return new Tensor(t.name(), DType.F32, new long[]{rows, cols}, MemorySegment.ofArray(all));
     }
 
     /** An integer option value; a one-line error naming the option otherwise. */

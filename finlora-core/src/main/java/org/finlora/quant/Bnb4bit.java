@@ -71,11 +71,13 @@ public final class Bnb4bit {
 
     /** The NF4 code of a normalized value; NaN gives 0 as in the CUDA comparison tree. */
     public static int encodeNf4(float xn) {
-        int code = 0;
-        for (float t : NF4_THRESHOLDS) {
-            if (xn > t) code++;
-            else break;
-        }
+        // the thresholds are sorted, so "xn > t" holds for a prefix of them: a binary search over that
+        // prefix (4 compares instead of up to 15) counts the same thresholds; NaN compares false and gets 0
+        float[] t = NF4_THRESHOLDS;
+        int code = xn > t[7] ? 8 : 0;
+        if (xn > t[code + 3]) code += 4;
+        if (xn > t[code + 1]) code += 2;
+        if (xn > t[code]) code += 1;
         return code;
     }
 
@@ -83,11 +85,10 @@ public final class Bnb4bit {
     public static int encodeFp4(float xn) {
         int sign = xn < 0 ? 8 : 0;
         float a = Math.abs(xn);
-        int level = 0;
-        for (float t : FP4_THRESHOLDS) {
-            if (a > t) level++;
-            else break;
-        }
+        float[] t = FP4_THRESHOLDS;
+        int level = a > t[3] ? 4 : 0;   // the sorted thresholds' prefix below a, by binary search as in encodeNf4
+        if (a > t[level + 1]) level += 2;
+        if (a > t[level]) level += 1;
         return sign | FP4_CODES_ASCENDING[level];
     }
 

@@ -78,6 +78,39 @@ class Bnb4bitTest {
         }
     }
 
+    /** The encoders count the thresholds below x: the same codes as a linear scan over them, on every edge. */
+    @Test
+    void encodersEqualTheLinearThresholdCount() {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(5);
+        java.util.List<Float> xs = new java.util.ArrayList<>(java.util.List.of(0f, -0f, 1f, -1f, 1.5f, -1.5f, Float.NaN,
+                Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.MIN_VALUE, -Float.MIN_VALUE));
+        for (float[] ts : new float[][]{Bnb4bit.NF4_THRESHOLDS, Bnb4bit.FP4_THRESHOLDS}) {
+            for (float t : ts) {
+                for (float v : new float[]{t, -t}) {
+                    xs.add(v);
+                    xs.add(Math.nextUp(v));
+                    xs.add(Math.nextDown(v));
+                }
+            }
+        }
+        for (int i = 0; i < 200_000; i++) xs.add((float) (rnd.nextDouble() * 2.4 - 1.2));
+        for (float x : xs) {
+            int nf4 = 0;
+            for (float t : Bnb4bit.NF4_THRESHOLDS) {
+                if (x > t) nf4++;
+                else break;
+            }
+            assertEquals(nf4, Bnb4bit.encodeNf4(x), "nf4 code of " + x);
+            int level = 0;
+            for (float t : Bnb4bit.FP4_THRESHOLDS) {
+                if (Math.abs(x) > t) level++;
+                else break;
+            }
+            int[] ascending = {0b000, 0b001, 0b110, 0b111, 0b100, 0b101, 0b010, 0b011};
+            assertEquals((x < 0 ? 8 : 0) | ascending[level], Bnb4bit.encodeFp4(x), "fp4 code of " + x);
+        }
+    }
+
     @Test
     void handComputedBlocksWithPartialLastBlock() {
         // 32 + 8 elements, blocksize 32: block 0 absmax 2, block 1 (partial) absmax 0.5
