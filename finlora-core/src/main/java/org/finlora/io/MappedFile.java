@@ -17,7 +17,7 @@ public final class MappedFile {
     }
 
     public static MemorySegment map(Path file, Arena arena) {
-        if (!Files.isRegularFile(file)) throw new FinloraException(file + ": file not found");
+        InputFiles.check(file, Long.MAX_VALUE, "model file");
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             return ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
         } catch (NoSuchFileException e) {
