@@ -11,6 +11,8 @@ import org.finlora.lora.LoraConfig;
 import org.finlora.lora.PeftAdapterIO;
 import org.finlora.model.LlamaWeights;
 import org.finlora.train.BaseWeights;
+import org.finlora.train.MemoryBudget;
+import org.finlora.train.MemoryPlan;
 import org.finlora.train.TrainCheckpoint;
 import org.finlora.train.TrainData;
 import org.finlora.train.Trainer;
@@ -137,7 +139,12 @@ final class FinetuneCommand implements Runnable {
             TrainData eval = evalExamples == null ? null : TrainData.build(List.of(evalExamples), ck.tokenizer(), maxSeqLen, trainOnInputs, policy);
             System.err.printf(Locale.ROOT, "data: %d training sequences from %d file(s), %d tokens, longest %d%s%n", data.size(), files.size(),
                     data.tokenCount(), data.maxLength(), eval == null ? "" : ", " + eval.size() + " eval sequences");
+            // the heap a run needs follows from the shapes: refuse before quantizing or allocating anything
+            int maxT = Math.max(data.maxLength(), eval == null ? 0 : eval.maxLength());
+            MemoryPlan need = MemoryBudget.estimate(ck.config(), lc, batchSize, maxT, checkpointing, optimizer, 0);
+            MemoryBudget.check(need, batchSize, maxT, rank);
             LlamaWeights w = BaseWeights.load(ck, quant, bf16);
+            MemoryBudget.check(need, batchSize, maxT, rank);
             LoraAdapter adapter = LoraAdapter.init(lc, w, seed);
             Files.createDirectories(output);
             int resumeStep = resumeDir == null ? 0 : TrainCheckpoint.readState(resumeDir).step();
