@@ -5,6 +5,7 @@ import org.finlora.data.Datasets;
 import org.finlora.data.Example;
 import org.finlora.io.Checkpoint;
 import org.finlora.io.ModelLoader;
+import org.finlora.io.OptionsFile;
 import org.finlora.kernel.Parallel;
 import org.finlora.lora.LoraAdapter;
 import org.finlora.lora.LoraConfig;
@@ -18,9 +19,6 @@ import org.finlora.train.TrainData;
 import org.finlora.train.Trainer;
 import org.finlora.train.TrainerOptions;
 import org.finlora.train.optim.LrSchedule;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -206,16 +204,7 @@ final class FinetuneCommand implements Runnable {
      * The file's values fill only the options not given on the command line.
      */
     private void applyConfigFile() {
-        Object root;
-        try {
-            root = new Yaml(new SafeConstructor(new LoaderOptions())).load(Files.readString(config));
-        } catch (IOException e) {
-            throw new FinloraException(config + ": cannot read (" + e.getMessage() + ")", e);
-        } catch (RuntimeException e) {
-            throw new FinloraException(config + ": not valid YAML/JSON (" + e.getMessage().lines().findFirst().orElse("") + ")");
-        }
-        if (root == null) return;
-        if (!(root instanceof Map<?, ?> map)) throw new FinloraException(config + ": expected a mapping of option names to values");
+        Map<String, Object> map = OptionsFile.read(config);
         Set<String> given = new HashSet<>();
         for (OptionSpec os : spec.commandLine().getParseResult().matchedOptions()) given.add(os.longestName());
         List<String> args = new ArrayList<>();

@@ -1,9 +1,10 @@
 package org.finlora.lora;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import org.finlora.FinloraException;
+import org.finlora.io.InputFiles;
+import org.finlora.io.Json;
 import org.finlora.io.SafetensorsFile;
 import org.finlora.io.SafetensorsWriter;
 import org.finlora.model.LlamaConfig;
@@ -34,7 +35,6 @@ import java.util.TreeMap;
 public final class PeftAdapterIO {
     public static final String CONFIG_FILE = "adapter_config.json";
     public static final String WEIGHTS_FILE = "adapter_model.safetensors";
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private PeftAdapterIO() {
     }
@@ -117,13 +117,9 @@ public final class PeftAdapterIO {
     /** Reads and validates adapter_config.json (unknown keys are ignored). */
     public static LoraConfig readConfig(Path dir) {
         Path file = dir.resolve(CONFIG_FILE);
-        JsonNode root;
-        try {
-            root = JSON.readTree(Files.readString(file, StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            throw new FinloraException(file + ": cannot read the adapter config: " + e.getMessage(), e);
-        }
-        if (root == null || !root.isObject()) throw new FinloraException(file + ": expected a JSON object");
+        if (!InputFiles.exists(file)) throw new FinloraException(file + ": file not found (is " + dir + " a PEFT adapter folder?)");
+        JsonNode root = Json.read(file, InputFiles.SMALL_JSON, "adapter config");
+        if (!root.isObject()) throw new FinloraException(file + ": expected a JSON object");
         String peftType = text(root, "peft_type", file);
         if (peftType != null && !peftType.equals("LORA")) throw new FinloraException(file + ": field 'peft_type' is '" + peftType + "', expected 'LORA'");
         JsonNode r = root.get("r");
@@ -131,7 +127,9 @@ public final class PeftAdapterIO {
             throw new FinloraException(file + ": field 'r' must be a positive integer, got " + r);
         }
         JsonNode alpha = root.get("lora_alpha");
-        if (alpha == null || !alpha.isNumber()) throw new FinloraException(file + ": field 'lora_alpha' must be a number, got " + alpha);
+        if (alpha == null || !alpha.isNumber() || !Double.isFinite(alpha.asDouble()) || !Float.isFinite((float) alpha.asDouble())) {
+            throw new FinloraException(file + ": field 'lora_alpha' must be a finite number, got " + alpha);
+        }
         JsonNode tm = root.get("target_modules");
         List<String> targets = new ArrayList<>();
         if (tm != null && tm.isArray()) {
@@ -157,22 +155,28 @@ public final class PeftAdapterIO {
         String bias = text(root, "bias", file);
         if (bias != null && !bias.equals("none")) throw new FinloraException(file + ": field 'bias' is '" + bias + "'; only \"none\" is supported");
         JsonNode dropout = root.get("lora_dropout");
+        if (dropout != null && !dropout.isNull() && !dropout.isNumber()) throw new FinloraException(file + ": field 'lora_dropout' must be a number, got " + dropout);
         float p = dropout == null || dropout.isNull() ? 0f : (float) dropout.asDouble();
         JsonNode init = root.get("init_lora_weights");
         String initName = init != null && init.isTextual() && init.asText().equals("gaussian") ? "gaussian" : "default";
         String base = text(root, "base_model_name_or_path", file);
-        return new LoraConfig(r.asInt(), (float) alpha.asDouble(), p, targets, bool(root, "use_rslora"), bool(root, "use_dora"), initName, base);
+        try {
+            return new LoraConfig(r.asInt(), (float) alpha.asDouble(), p, targets, bool(root, "use_rslora", file), bool(root, "use_dora", file), initName, base);
+        } catch (FinloraException e) {
+            throw new FinloraException(file + ": " + e.getMessage());
+        }
     }
 
     /** Reads an adapter folder for a model, checking every tensor's name and shape. */
     public static LoraAdapter load(Path dir, LlamaConfig model) {
         LoraConfig config = readConfig(dir);
-        LoraAdapter adapter = LoraAdapter.zeros(config, model);
         Path file = dir.resolve(WEIGHTS_FILE);
-        if (!Files.isRegularFile(file)) throw new FinloraException(file + ": adapter weights file not found");
+        if (!InputFiles.exists(file)) throw new FinloraException(file + ": adapter weights file not found");
         try (Arena arena = Arena.ofConfined()) {
             SafetensorsFile st = SafetensorsFile.open(file, arena);
             Map<String, Tensor> tensors = st.tensors();
+            checkRank(file, config, model, tensors);
+            LoraAdapter adapter = LoraAdapter.zeros(config, model);
             Set<String> used = new HashSet<>();
             int r = config.rank();
             for (int l = 0; l < model.nLayers(); l++) {
@@ -191,8 +195,29 @@ public final class PeftAdapterIO {
                             + " layers; targets " + config.targetModules() + ")");
                 }
             }
+            return adapter;
         }
-        return adapter;
+    }
+
+    /**
+     * The config's r against the model and the weights file before anything is allocated for it:
+     * the first targeted lora_A must be [r, in] (an r the file cannot hold would otherwise size
+     * every LoRA array).
+     */
+    private static void checkRank(Path file, LoraConfig config, LlamaConfig model, Map<String, Tensor> tensors) {
+        int[][] shapes = LoraAdapter.projectionShapes(model);
+        for (int m = 0; m < 7; m++) {
+            if (!config.targets(org.finlora.model.LlamaWeights.LINEAR_NAMES[m])) continue;
+            String name = LoraAdapter.peftName(0, m, "lora_A");
+            Tensor t = tensors.get(name);
+            if (t == null) throw new FinloraException(file + ": tensor '" + name + "' is missing");
+            long[] want = {config.rank(), shapes[0][m]};
+            if (!Arrays.equals(t.shape(), want)) {
+                throw new FinloraException(file + ": tensor '" + name + "' has shape " + Arrays.toString(t.shape()) + " but adapter_config.json's r "
+                        + config.rank() + " and the model need " + Arrays.toString(want));
+            }
+            return;
+        }
     }
 
     private static void fill(Path file, Map<String, Tensor> tensors, String name, long[] shape, float[] into, Set<String> used) {
@@ -202,7 +227,13 @@ public final class PeftAdapterIO {
             throw new FinloraException(file + ": tensor '" + name + "' has shape " + Arrays.toString(t.shape())
                     + " but the model needs " + Arrays.toString(shape));
         }
+        if (!t.dtype().isFloat()) throw new FinloraException(file + ": tensor '" + name + "' is " + t.dtype() + ", expected F32, F16 or BF16");
         float[] v = Floats.toFloatArray(t);
+        for (int i = 0; i < v.length; i++) {
+            if (!Float.isFinite(v[i])) {
+                throw new FinloraException(file + ": tensor '" + name + "' holds " + v[i] + " at element " + i + " (a diverged run or a corrupt file)");
+            }
+        }
         System.arraycopy(v, 0, into, 0, into.length);
         used.add(name);
     }
@@ -214,8 +245,9 @@ public final class PeftAdapterIO {
         return n.asText();
     }
 
-    private static boolean bool(JsonNode root, String key) {
+    private static boolean bool(JsonNode root, String key, Path file) {
         JsonNode n = root.get(key);
+        if (n != null && !n.isNull() && !n.isBoolean()) throw new FinloraException(file + ": field '" + key + "' must be true or false, got " + n);
         return n != null && n.asBoolean(false);
     }
 
