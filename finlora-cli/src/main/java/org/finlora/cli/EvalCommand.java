@@ -13,6 +13,7 @@ import org.finlora.eval.NewTokenBudget;
 import org.finlora.eval.Report;
 import org.finlora.eval.TaskResult;
 import org.finlora.eval.TextGenerator;
+import org.finlora.io.AtomicFiles;
 import org.finlora.io.Checkpoint;
 import org.finlora.io.InputFiles;
 import org.finlora.io.ModelLoader;
@@ -95,6 +96,9 @@ final class EvalCommand implements Runnable {
         for (Path a : adapters) Adapters.checkFolder(a);
         if (threads != null) Parallel.setThreads(threads);
         Map<FinTask, List<Example>> examples = readTasks();
+        // answers and reports are written after the whole evaluation: a folder that cannot take them fails now
+        AtomicFiles.checkWritable(output, "answers and summaries");
+        if (report != null) AtomicFiles.checkWritable(report, "the report");
 
         try (Checkpoint ck = ModelLoader.load(model, tokenizer)) {
             Tokenizer tok = ck.tokenizer();

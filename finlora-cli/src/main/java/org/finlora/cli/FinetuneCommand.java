@@ -3,6 +3,7 @@ package org.finlora.cli;
 import org.finlora.FinloraException;
 import org.finlora.data.Datasets;
 import org.finlora.data.Example;
+import org.finlora.io.AtomicFiles;
 import org.finlora.io.Checkpoint;
 import org.finlora.io.ModelLoader;
 import org.finlora.io.OptionsFile;
@@ -50,6 +51,8 @@ final class FinetuneCommand implements Runnable {
     List<Path> train;
     @Option(names = "--output", description = "Adapter output folder.")
     Path output;
+    @Option(names = "--overwrite", description = "Replace the adapter, metrics, plot and checkpoints of an earlier run in a non-empty --output.")
+    boolean overwrite;
     @Option(names = "--config", description = "YAML or JSON file of options (keys as the flags, without --); flags on the command line win.")
     Path config;
     @Option(names = "--quant", defaultValue = "none", description = "Base weights: nf4, fp4, int8, none, ... (default: ${DEFAULT-VALUE}).")
@@ -130,6 +133,7 @@ final class FinetuneCommand implements Runnable {
         for (Path p : train) files.add(Datasets.read(p, 0));
         List<Example> evalExamples = evalData == null ? null : Datasets.read(evalData, 0);
         Path resumeDir = resume == null ? null : TrainCheckpoint.resolve(resume);
+        prepareOutput(resumeDir != null);
         long t0 = System.nanoTime();
         try (Checkpoint ck = ModelLoader.load(model, tokenizer)) {
             TrainData.LengthPolicy policy = skipLong ? TrainData.LengthPolicy.SKIP : TrainData.LengthPolicy.TRUNCATE;
@@ -171,7 +175,7 @@ final class FinetuneCommand implements Runnable {
                     System.err.println("stopped at step " + r.steps() + "/" + r.totalSteps() + "; resume with --resume " + r.lastCheckpoint());
                     return;
                 }
-                PeftAdapterIO.save(adapter, output);
+                writeAdapter(trainer, adapter, r);
                 if (!noPlot) LossCurvePlot.write(output.resolve("loss_curve.png"), r.trainCurve(), r.evalCurve(), "finetune " + model);
                 double wall = (System.nanoTime() - t0) / 1e9;
                 String evalPart = r.evalCurve().isEmpty() ? "" : String.format(Locale.ROOT, ", eval loss %.4f", r.evalCurve().getLast()[1]);
@@ -182,6 +186,59 @@ final class FinetuneCommand implements Runnable {
             }
         } catch (IOException e) {
             throw new FinloraException(output + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** What a finetune run writes into --output; --overwrite removes exactly these. */
+    static final List<String> OUTPUTS = List.of(PeftAdapterIO.MANIFEST_FILE, PeftAdapterIO.CONFIG_FILE, PeftAdapterIO.WEIGHTS_FILE,
+            "metrics.jsonl", "loss_curve.png", "checkpoints");
+
+    /**
+     * --output must be new or empty, unless the run resumes (its checkpoints live there) or
+     * --overwrite asks to replace an earlier run's files. Temp files of killed runs are removed.
+     */
+    private void prepareOutput(boolean resuming) {
+        try {
+            if (Files.exists(output) && !Files.isDirectory(output)) throw new FinloraException("--output " + output + ": exists and is not a folder");
+            if (Files.isDirectory(output) && !AtomicFiles.isEmptyDir(output) && !resuming) {
+                if (!overwrite) {
+                    throw new FinloraException("--output " + output + ": the folder is not empty; pass --overwrite to replace the earlier run's adapter, "
+                            + "--resume " + output + " to continue it, or choose a new folder");
+                }
+                for (String f : OUTPUTS) AtomicFiles.deleteTreeQuietly(output.resolve(f));
+                for (String f : OUTPUTS) {
+                    if (Files.exists(output.resolve(f))) throw new FinloraException(output.resolve(f) + ": cannot remove it for --overwrite");
+                }
+            }
+            Files.createDirectories(output);
+            for (String f : OUTPUTS) AtomicFiles.cleanStale(output.resolve(f));
+            AtomicFiles.checkWritable(output, "the adapter");
+        } catch (IOException e) {
+            throw new FinloraException("--output " + output + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The final adapter, written while a checkpoint of the trained state exists: if writing fails
+     * (disk full) the run is not lost. The checkpoint goes once the adapter is safely written,
+     * unless the user asked for checkpoints (--save-every).
+     */
+    private void writeAdapter(Trainer trainer, LoraAdapter adapter, Trainer.Result r) {
+        Path kept = r.lastCheckpoint() != null && r.lastCheckpoint().equals(TrainCheckpoint.dirFor(output.resolve("checkpoints"), r.steps()))
+                ? r.lastCheckpoint() : trainer.saveCheckpoint();
+        try {
+            PeftAdapterIO.save(adapter, output);
+        } catch (FinloraException e) {
+            throw new FinloraException(e.getMessage() + "; the trained state is kept in " + kept
+                    + " (free space, then run the same command with --resume " + kept + ")", e);
+        }
+        if (saveEvery == 0 && kept != null) {
+            AtomicFiles.deleteTreeQuietly(kept);
+            try (var s = Files.list(kept.getParent())) {
+                if (s.findAny().isEmpty()) Files.deleteIfExists(kept.getParent());
+            } catch (IOException ignored) {
+                // an empty checkpoints folder left behind is harmless
+            }
         }
     }
 

@@ -196,7 +196,7 @@ public final class HfCache {
         Path ref = refs.resolve(revision).normalize();
         if (!ref.startsWith(refs)) throw new FinloraException(repo + ": invalid revision '" + revision + "'");
         Files.createDirectories(ref.getParent());
-        Path tmp = Files.createTempFile(ref.getParent(), ".ref", ".tmp");
+        Path tmp = AtomicFiles.tempBeside(ref);
         try {
             Files.writeString(tmp, commit);
             AtomicFiles.moveIntoPlace(tmp, ref);

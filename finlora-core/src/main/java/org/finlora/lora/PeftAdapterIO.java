@@ -3,6 +3,7 @@ package org.finlora.lora;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import org.finlora.FinloraException;
+import org.finlora.io.AtomicFiles;
 import org.finlora.io.InputFiles;
 import org.finlora.io.Json;
 import org.finlora.io.SafetensorsFile;
@@ -35,16 +36,26 @@ import java.util.TreeMap;
 public final class PeftAdapterIO {
     public static final String CONFIG_FILE = "adapter_config.json";
     public static final String WEIGHTS_FILE = "adapter_model.safetensors";
+    /** Written last by {@link #save}: sizes and sha256 of the two files above (PEFT ignores it). */
+    public static final String MANIFEST_FILE = "adapter_manifest.json";
 
     private PeftAdapterIO() {
     }
 
-    /** Writes both files into dir (created if missing); each file goes through a temp file and an atomic move. */
+    /**
+     * Writes the adapter into dir (created if missing) so that no moment leaves old and new files
+     * side by side: the previous manifest, config and weights are removed first, then the new
+     * weights, the config and last the manifest (sizes and sha256 of both) are each written to a
+     * temp file and renamed into place. {@link #load} checks the manifest when there is one.
+     */
     public static void save(LoraAdapter adapter, Path dir) {
         try {
             Files.createDirectories(dir);
+            Files.deleteIfExists(dir.resolve(MANIFEST_FILE));
+            Files.deleteIfExists(dir.resolve(CONFIG_FILE));
+            Files.deleteIfExists(dir.resolve(WEIGHTS_FILE));
         } catch (IOException e) {
-            throw new FinloraException(dir + ": cannot create the adapter folder: " + e.getMessage(), e);
+            throw new FinloraException(dir + ": cannot write the adapter folder (" + e.getMessage() + ")", e);
         }
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
         int r = adapter.config.rank();
@@ -60,7 +71,63 @@ public final class PeftAdapterIO {
             }
         }
         w.write(dir.resolve(WEIGHTS_FILE));
-        writeAtomically(dir.resolve(CONFIG_FILE), configJson(adapter.config));
+        AtomicFiles.write(dir.resolve(CONFIG_FILE), configJson(adapter.config));
+        AtomicFiles.write(dir.resolve(MANIFEST_FILE), manifestJson(dir));
+    }
+
+    /** {"files": {name: {"bytes": n, "sha256": hex}}} of the config and the weights. */
+    static String manifestJson(Path dir) {
+        com.fasterxml.jackson.databind.node.ObjectNode root = JsonNodeFactory.instance.objectNode();
+        com.fasterxml.jackson.databind.node.ObjectNode files = root.putObject("files");
+        for (String f : new String[]{CONFIG_FILE, WEIGHTS_FILE}) {
+            Path p = dir.resolve(f);
+            try {
+                files.putObject(f).put("bytes", Files.size(p)).put("sha256", sha256(p));
+            } catch (IOException e) {
+                throw new FinloraException(p + ": cannot read back (" + e.getMessage() + ")", e);
+            }
+        }
+        return root.toPrettyString();
+    }
+
+    /**
+     * When the folder has a manifest, the config and weights must be the ones it lists: a folder
+     * whose save was cut short, or files mixed from two runs, is refused instead of loaded.
+     */
+    static void checkManifest(Path dir) {
+        Path mf = dir.resolve(MANIFEST_FILE);
+        if (!InputFiles.exists(mf)) return;   // a PEFT folder written elsewhere
+        JsonNode files = Json.read(mf, InputFiles.SMALL_JSON, "adapter manifest").path("files");
+        for (String f : new String[]{CONFIG_FILE, WEIGHTS_FILE}) {
+            JsonNode e = files.path(f);
+            Path p = dir.resolve(f);
+            if (!e.path("bytes").canConvertToLong() || !e.path("sha256").isTextual()) {
+                throw new FinloraException(mf + ": no size and sha256 for " + f);
+            }
+            long size = InputFiles.check(p, Long.MAX_VALUE, "adapter file");
+            try {
+                if (size != e.path("bytes").asLong() || !sha256(p).equals(e.path("sha256").asText())) {
+                    throw new FinloraException(p + ": does not match " + MANIFEST_FILE + " (an interrupted save or files mixed from two runs); "
+                            + "train again or copy the whole adapter folder");
+                }
+            } catch (IOException ex) {
+                throw new FinloraException(p + ": cannot read (" + ex.getMessage() + ")", ex);
+            }
+        }
+    }
+
+    private static String sha256(Path file) throws IOException {
+        java.security.MessageDigest md;
+        try {
+            md = java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) > 0; ) md.update(buf, 0, n);
+        }
+        return java.util.HexFormat.of().formatHex(md.digest());
     }
 
     /**
@@ -169,6 +236,7 @@ public final class PeftAdapterIO {
 
     /** Reads an adapter folder for a model, checking every tensor's name and shape. */
     public static LoraAdapter load(Path dir, LlamaConfig model) {
+        checkManifest(dir);
         LoraConfig config = readConfig(dir);
         Path file = dir.resolve(WEIGHTS_FILE);
         if (!InputFiles.exists(file)) throw new FinloraException(file + ": adapter weights file not found");
@@ -268,27 +336,4 @@ public final class PeftAdapterIO {
         if (n != null && !n.isNull() && n.asBoolean(true)) throw new FinloraException(file + ": field '" + key + "' is " + n + "; only false is supported");
     }
 
-    private static void writeAtomically(Path target, String text) {
-        Path tmp = null;
-        try {
-            tmp = Files.createTempFile(target.toAbsolutePath().getParent(), "." + target.getFileName() + ".", ".tmp");
-            Files.writeString(tmp, text, StandardCharsets.UTF_8);
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-            tmp = null;
-        } catch (IOException e) {
-            throw new FinloraException(target + ": cannot write: " + e.getMessage(), e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // best effort cleanup of our own temp file
-                }
-            }
-        }
-    }
 }

@@ -49,7 +49,7 @@ public final class MemoryBudget {
         long stateBytesPerParam = optimizer.equals("zero-one-adam") ? 12 : 8;
         long largest = Math.max(Math.max(largestLora, N * Math.max(maxIn, Math.max(q, H))), Math.max(chunk * V, (long) maxB * c.nHeads() * maxT));
         if (largest > MAX_ARRAY) {
-            throw new FinloraException(String.format(Locale.ROOT, "--batch-size %d x --max-seq-len %d with rank %d needs a buffer of %d floats, "
+            throw new FinloraException(String.format(Locale.ROOT, "training batches of %d x %d tokens with LoRA rank %d need a buffer of %d floats, "
                     + "more than a Java array holds (%d): lower --batch-size, --max-seq-len or --rank", maxB, maxT, r, largest, MAX_ARRAY));
         }
         return new MemoryPlan(baseBytes, 4 * loraParams, 4 * loraParams, stateBytesPerParam * loraParams, acts, scratch);
@@ -61,7 +61,7 @@ public final class MemoryBudget {
         long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
         long need = plan.total() - plan.baseWeights();
         if (need > free) {
-            throw new FinloraException(String.format(Locale.ROOT, "training needs %s of heap (activations %s for --batch-size %d x %d tokens, "
+            throw new FinloraException(String.format(Locale.ROOT, "training needs %s of heap (activations %s for batches of %d x %d tokens, "
                             + "LoRA rank %d: parameters, gradients and optimizer state %s) but only %s is free under the heap limit of %s: "
                             + "lower --batch-size, --max-seq-len or --rank, add --checkpointing, or raise the limit with FINLORA_JAVA_OPTS=-Xmx<size>",
                     gib(need), gib(plan.activations() + plan.scratch()), maxB, maxT, rank,

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.finlora.FinloraException;
+import org.finlora.io.AtomicFiles;
 import org.finlora.io.InputFiles;
 import org.finlora.io.Json;
 import org.finlora.lora.LoraAdapter;
@@ -65,7 +66,8 @@ public final class TrainCheckpoint {
         Path tmp = null;
         try {
             Files.createDirectories(root);
-            tmp = Files.createTempDirectory(root, ".tmp-" + target.getFileName() + "-");
+            AtomicFiles.cleanStale(target);
+            tmp = AtomicFiles.tempFolderBeside(target);
             PeftAdapterIO.save(adapter, tmp);
             try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(tmp.resolve(OPTIMIZER_FILE)), 1 << 16))) {
                 out.writeUTF(state.optimizer());

@@ -223,6 +223,14 @@ public final class Trainer {
                 + " (try a lower --lr or --max-grad-norm)");
     }
 
+    /**
+     * A checkpoint of the state now (after run() returned), e.g. to keep the trained state safe while
+     * the final adapter is written; null without a checkpoint folder.
+     */
+    public Path saveCheckpoint() {
+        return saveIfPossible();
+    }
+
     private Path saveIfPossible() {
         return checkpointRoot == null ? null : save();
     }

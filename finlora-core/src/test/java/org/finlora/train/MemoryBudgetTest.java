@@ -39,6 +39,6 @@ class MemoryBudgetTest {
                 MemoryBudget.estimate(c, LoraConfig.of(1_000_000, 16, 0), 4, 64, false, "adamw", 0), 4, 64, 1_000_000));
         assertTrue(e.getMessage().contains("--rank") && e.getMessage().contains("-Xmx"), e.getMessage());
         e = assertThrows(FinloraException.class, () -> MemoryBudget.estimate(c, LoraConfig.of(8, 16, 0), 100_000, 4096, false, "adamw", 0));
-        assertTrue(e.getMessage().contains("--batch-size 100000") && e.getMessage().contains("Java array"), e.getMessage());
+        assertTrue(e.getMessage().contains("batches of 100000 x 4096") && e.getMessage().contains("Java array"), e.getMessage());
     }
 }
