@@ -186,7 +186,7 @@ public final class HubClient {
     }
 
     /** The sha and file names of an /api/models reply; every name is checked before it can become a path. */
-    static RepoInfo parseRepoInfo(String url, String repo, byte[] body) {
+    public static RepoInfo parseRepoInfo(String url, String repo, byte[] body) {
         JsonNode root = Json.parse(url, body, MAX_LISTING_BYTES);
         JsonNode sha = root.get("sha"), siblings = root.get("siblings");
         if (sha == null || !sha.isTextual() || siblings == null || !siblings.isArray()) {
