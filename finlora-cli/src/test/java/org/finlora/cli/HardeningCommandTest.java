@@ -146,6 +146,21 @@ class HardeningCommandTest {
         assertEquals(1, r.code(), r.out());
         assertFalse(r.out().contains("perplexity: NaN"), r.out());
         assertTrue(r.err().contains("model.layers.0.input_layernorm element 0 holds NaN"), r.err());
+        r = GenerateCommandTest.run("generate", "--model", bad.toString(), "--tokenizer", stories.resolveSibling("tok512.bin").toString(),
+                "--prompt", "Once upon a time", "--max-tokens", "4");
+        assertEquals(1, r.code(), r.out());
+        assertTrue(r.err().startsWith("error: the model's output is NaN: its weights are not finite"), r.err());
+    }
+
+    @Test
+    void aCraftedTrainerStateCannotReachPastTheRun() throws Exception {
+        Path out = tmp.resolve("crafted-state");
+        assertEquals(0, finetune(out, "--save-every", "1").code());
+        Path state = out.resolve("checkpoints/step-000001/trainer_state.json");
+        Files.writeString(state, Files.readString(state).replaceFirst("\"batch_index\" : \\d+", "\"batch_index\" : 2000000000"));
+        GenerateCommandTest.Run r = finetune(out, "--resume", out.toString());
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains("batch_index 2000000000) does not fit this run"), r.err());
     }
 
     @Test

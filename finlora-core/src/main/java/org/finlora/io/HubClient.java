@@ -136,9 +136,11 @@ public final class HubClient {
         else if (env.get("HF_HOME") != null) file = Path.of(env.get("HF_HOME"), "token");
         else file = Path.of(System.getProperty("user.home"), ".cache", "huggingface", "token");
         try {
-            String s = Files.isRegularFile(file) ? Files.readString(file).trim() : "";
+            // a token file is a line; anything that is not a small regular file is not one (a FIFO would block)
+            if (!Files.isRegularFile(file) || Files.size(file) > 64 * 1024) return null;
+            String s = Files.readString(file).trim();
             return s.isEmpty() ? null : s;
-        } catch (IOException e) {
+        } catch (IOException | java.io.UncheckedIOException e) {
             return null;
         }
     }
