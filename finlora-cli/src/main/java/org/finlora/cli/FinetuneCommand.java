@@ -49,7 +49,7 @@ final class FinetuneCommand implements Runnable {
     Path tokenizer;
     @Option(names = "--train", description = "Training data (JSONL with context/target; repeat to mix several files).")
     List<Path> train;
-    @Option(names = "--output", description = "Adapter output folder.")
+    @Option(names = "--output", description = "Adapter output folder: new or empty, unless --overwrite or --resume.")
     Path output;
     @Option(names = "--overwrite", description = "Replace the adapter, metrics, plot and checkpoints of an earlier run in a non-empty --output.")
     boolean overwrite;
