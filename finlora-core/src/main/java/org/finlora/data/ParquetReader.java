@@ -6,7 +6,6 @@ import org.finlora.FinloraException;
 import org.finlora.io.InputFiles;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -9,9 +9,6 @@ import org.finlora.FinloraException;
 import org.finlora.data.Example;
 import org.finlora.data.FinTask;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

@@ -6,7 +6,6 @@ import org.finlora.io.InputFiles;
 import org.finlora.io.Json;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
