@@ -15,7 +15,11 @@ import java.nio.file.Path;
 final class FuzzHarness {
     /** Per case; a corrupt length that makes a parser allocate for it shows up here long before an OutOfMemoryError. */
     static final long MAX_ALLOCATED = 256L << 20;
-    static final long MAX_NANOS = 5_000_000_000L;
+    /**
+     * CPU time per case (the thread's own, so a GC pause or a busy shared machine does not count; a
+     * loop that never ends does). A read that blocks forever is the surefire timeout's to catch.
+     */
+    static final long MAX_CPU_NANOS = 5_000_000_000L;
 
     enum Outcome { ACCEPTED, REJECTED }
 
@@ -25,7 +29,7 @@ final class FuzzHarness {
     }
 
     static Outcome run(FuzzTargets.Target t, byte[] input, Path scratch, String caseId) {
-        long t0 = System.nanoTime();
+        long t0 = System.nanoTime(), c0 = THREADS.getCurrentThreadCpuTime();
         long a0 = THREADS.getCurrentThreadAllocatedBytes();
         Outcome o;
         try {
@@ -40,15 +44,24 @@ final class FuzzHarness {
         } catch (Throwable e) {
             throw finding(t, input, caseId, e.toString(), e);
         }
-        long ns = System.nanoTime() - t0, bytes = THREADS.getCurrentThreadAllocatedBytes() - a0;
-        if (ns > MAX_NANOS) throw finding(t, input, caseId, "took " + ns / 1_000_000 + " ms (bound " + MAX_NANOS / 1_000_000 + " ms)", null);
+        long cpu = THREADS.getCurrentThreadCpuTime() - c0, wall = System.nanoTime() - t0, bytes = THREADS.getCurrentThreadAllocatedBytes() - a0;
+        if (cpu > MAX_CPU_NANOS) {
+            throw finding(t, input, caseId, "took " + cpu / 1_000_000 + " ms of CPU, " + wall / 1_000_000 + " ms wall (bound " + MAX_CPU_NANOS / 1_000_000 + " ms)", null);
+        }
         if (bytes > MAX_ALLOCATED) throw finding(t, input, caseId, "allocated " + (bytes >> 20) + " MiB (bound " + (MAX_ALLOCATED >> 20) + " MiB)", null);
         return o;
     }
 
+    /** The file a finding of {@code t} is saved as, and replayed from by later runs. */
+    static String findingPrefix(FuzzTargets.Target t) {
+        return t.name().replaceAll("[^A-Za-z0-9._-]", "_") + "-";
+    }
+
+    static final Path FINDINGS = Path.of("target", "fuzz-findings");
+
     private static AssertionError finding(FuzzTargets.Target t, byte[] input, String caseId, String what, Throwable cause) {
-        Path dir = Path.of("target", "fuzz-findings");
-        String file = t.name().replaceAll("[^A-Za-z0-9._-]", "_") + "-" + caseId + ".bin";
+        Path dir = FINDINGS;
+        String file = findingPrefix(t) + caseId + ".bin";
         try {
             Files.createDirectories(dir);
             Files.write(dir.resolve(file), input);
