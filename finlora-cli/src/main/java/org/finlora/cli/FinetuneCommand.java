@@ -224,11 +224,18 @@ final class FinetuneCommand implements Runnable {
      * unless the user asked for checkpoints (--save-every).
      */
     private void writeAdapter(Trainer trainer, LoraAdapter adapter, Trainer.Result r) {
-        Path kept = r.lastCheckpoint() != null && r.lastCheckpoint().equals(TrainCheckpoint.dirFor(output.resolve("checkpoints"), r.steps()))
-                ? r.lastCheckpoint() : trainer.saveCheckpoint();
+        Path kept;
+        try {
+            kept = r.lastCheckpoint() != null && r.lastCheckpoint().equals(TrainCheckpoint.dirFor(output.resolve("checkpoints"), r.steps()))
+                    ? r.lastCheckpoint() : trainer.saveCheckpoint();
+        } catch (FinloraException e) {
+            kept = null;   // the safety net failed (a full disk?); the adapter may still fit
+            System.err.println("warning: no checkpoint of the trained state could be kept (" + e.getMessage() + ")");
+        }
         try {
             PeftAdapterIO.save(adapter, output);
         } catch (FinloraException e) {
+            if (kept == null) throw e;
             throw new FinloraException(e.getMessage() + "; the trained state is kept in " + kept
                     + " (free space, then run the same command with --resume " + kept + ")", e);
         }
