@@ -14,5 +14,5 @@ SEED=${SEED:-$(date +%s)}
 echo "fuzz: $CASES cases per parser from seed $SEED, then ${JAZZER_SECONDS}s coverage-guided" >&2
 # -Dtest picks the structured suite for the unit-test execution; the coverage-guided execution names its own test.
 ./mvnw -B -q -pl finlora-core -am test -Dtest=ParserFuzzTest -Dsurefire.failIfNoSpecifiedTests=false \
-  -Dfinlora.fuzz.cases="$CASES" -Dfinlora.fuzz.seed="$SEED" -Dfinlora.jazzer.duration="${JAZZER_SECONDS}s"
+  -Dfinlora.fuzz.cases="$CASES" -Dfinlora.fuzz.seed="$SEED" -Dfinlora.jazzer.duration="${JAZZER_SECONDS}s" -Dfinlora.jazzer.hooks=true
 cat finlora-core/target/fuzz-report.txt
