@@ -6,10 +6,16 @@ package org.finlora;
  */
 public class FinloraException extends RuntimeException {
     public FinloraException(String message) {
-        super(message);
+        super(oneLine(message));
     }
 
     public FinloraException(String message, Throwable cause) {
-        super(message, cause);
+        super(oneLine(message), cause);
+    }
+
+    /** Line breaks from a library's message (or a file's content) would break the one-line contract. */
+    static String oneLine(String s) {
+        if (s == null || (s.indexOf('\n') < 0 && s.indexOf('\r') < 0)) return s;
+        return s.replace("\r\n", " ").replace('\n', ' ').replace('\r', ' ');
     }
 }

@@ -14,8 +14,6 @@ import org.finlora.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -58,13 +56,7 @@ final class BenchQuantCommand implements Runnable {
         if (promptTokens < 1 || genTokens < 1 || repeats < 1) throw new FinloraException("--prompt-tokens, --gen-tokens and --repeats must be >= 1");
         List<Row> rows = new ArrayList<>();
         String text = null;
-        if (file != null) {
-            try {
-                text = Files.readString(file);
-            } catch (IOException e) {
-                throw new FinloraException(file + ": cannot read (" + e.getMessage() + ")", e);
-            }
-        }
+        if (file != null) text = org.finlora.io.InputFiles.readString(file, org.finlora.io.InputFiles.TEXT, "--file text");
         String source = null;
         for (String f : formats) {
             long t0 = System.nanoTime();

@@ -68,7 +68,7 @@ final class DemoCommand implements Runnable {
 
         System.err.println("[3/4] finetune: QLoRA r" + rank + " on the " + quant + " base");
         step("finetune", "--model", model, "--quant", quant, "--train", train.toString(), "--eval-data", dev.toString(),
-                "--output", adapter.toString(), "--rank", String.valueOf(rank), "--alpha", String.valueOf(2 * rank),
+                "--output", adapter.toString(), "--overwrite", "--rank", String.valueOf(rank), "--alpha", String.valueOf(2 * rank),
                 "--dropout", "0.05", "--lr", lr, "--epochs", String.valueOf(epochs), "--batch-size", "8",
                 "--max-seq-len", "320", "--lr-schedule", "cosine", "--warmup-ratio", "0.05", "--seed", String.valueOf(seed));
 

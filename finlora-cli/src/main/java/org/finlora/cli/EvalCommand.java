@@ -13,7 +13,9 @@ import org.finlora.eval.NewTokenBudget;
 import org.finlora.eval.Report;
 import org.finlora.eval.TaskResult;
 import org.finlora.eval.TextGenerator;
+import org.finlora.io.AtomicFiles;
 import org.finlora.io.Checkpoint;
+import org.finlora.io.InputFiles;
 import org.finlora.io.ModelLoader;
 import org.finlora.kernel.Parallel;
 import org.finlora.model.BatchGenerator;
@@ -94,6 +96,9 @@ final class EvalCommand implements Runnable {
         for (Path a : adapters) Adapters.checkFolder(a);
         if (threads != null) Parallel.setThreads(threads);
         Map<FinTask, List<Example>> examples = readTasks();
+        // answers and reports are written after the whole evaluation: a folder that cannot take them fails now
+        AtomicFiles.checkWritable(output, "answers and summaries");
+        if (report != null) AtomicFiles.checkWritable(report, "the report");
 
         try (Checkpoint ck = ModelLoader.load(model, tokenizer)) {
             Tokenizer tok = ck.tokenizer();
@@ -153,7 +158,7 @@ final class EvalCommand implements Runnable {
         Map<FinTask, List<Example>> out = new LinkedHashMap<>();
         if (data != null) {
             if (names.size() > 1) throw new FinloraException("--data reads one file for one task; drop --data to run several tasks on their dev files");
-            if (!Files.isRegularFile(data)) throw new FinloraException("--data " + data + ": no such file");
+            InputFiles.check(data, InputFiles.DATA, "--data examples");
             List<Example> rows = Datasets.read(data, limit);
             FinTask t = names.isEmpty() ? FinTask.infer(data, rows) : FinTask.byName(names.iterator().next());
             out.put(t, rows);

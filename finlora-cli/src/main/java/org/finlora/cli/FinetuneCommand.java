@@ -3,22 +3,23 @@ package org.finlora.cli;
 import org.finlora.FinloraException;
 import org.finlora.data.Datasets;
 import org.finlora.data.Example;
+import org.finlora.io.AtomicFiles;
 import org.finlora.io.Checkpoint;
 import org.finlora.io.ModelLoader;
+import org.finlora.io.OptionsFile;
 import org.finlora.kernel.Parallel;
 import org.finlora.lora.LoraAdapter;
 import org.finlora.lora.LoraConfig;
 import org.finlora.lora.PeftAdapterIO;
 import org.finlora.model.LlamaWeights;
 import org.finlora.train.BaseWeights;
+import org.finlora.train.MemoryBudget;
+import org.finlora.train.MemoryPlan;
 import org.finlora.train.TrainCheckpoint;
 import org.finlora.train.TrainData;
 import org.finlora.train.Trainer;
 import org.finlora.train.TrainerOptions;
 import org.finlora.train.optim.LrSchedule;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -48,8 +49,10 @@ final class FinetuneCommand implements Runnable {
     Path tokenizer;
     @Option(names = "--train", description = "Training data (JSONL with context/target; repeat to mix several files).")
     List<Path> train;
-    @Option(names = "--output", description = "Adapter output folder.")
+    @Option(names = "--output", description = "Adapter output folder: new or empty, unless --overwrite or --resume.")
     Path output;
+    @Option(names = "--overwrite", description = "Replace the adapter, metrics, plot and checkpoints of an earlier run in a non-empty --output.")
+    boolean overwrite;
     @Option(names = "--config", description = "YAML or JSON file of options (keys as the flags, without --); flags on the command line win.")
     Path config;
     @Option(names = "--quant", defaultValue = "none", description = "Base weights: nf4, fp4, int8, none, ... (default: ${DEFAULT-VALUE}).")
@@ -130,6 +133,7 @@ final class FinetuneCommand implements Runnable {
         for (Path p : train) files.add(Datasets.read(p, 0));
         List<Example> evalExamples = evalData == null ? null : Datasets.read(evalData, 0);
         Path resumeDir = resume == null ? null : TrainCheckpoint.resolve(resume);
+        prepareOutput(resumeDir != null);
         long t0 = System.nanoTime();
         try (Checkpoint ck = ModelLoader.load(model, tokenizer)) {
             TrainData.LengthPolicy policy = skipLong ? TrainData.LengthPolicy.SKIP : TrainData.LengthPolicy.TRUNCATE;
@@ -137,7 +141,12 @@ final class FinetuneCommand implements Runnable {
             TrainData eval = evalExamples == null ? null : TrainData.build(List.of(evalExamples), ck.tokenizer(), maxSeqLen, trainOnInputs, policy);
             System.err.printf(Locale.ROOT, "data: %d training sequences from %d file(s), %d tokens, longest %d%s%n", data.size(), files.size(),
                     data.tokenCount(), data.maxLength(), eval == null ? "" : ", " + eval.size() + " eval sequences");
+            // the heap a run needs follows from the shapes: refuse before quantizing or allocating anything
+            int maxT = Math.max(data.maxLength(), eval == null ? 0 : eval.maxLength());
+            MemoryPlan need = MemoryBudget.estimate(ck.config(), lc, batchSize, maxT, checkpointing, optimizer, 0);
+            MemoryBudget.check(need, batchSize, maxT, rank);
             LlamaWeights w = BaseWeights.load(ck, quant, bf16);
+            MemoryBudget.check(need, batchSize, maxT, rank);
             LoraAdapter adapter = LoraAdapter.init(lc, w, seed);
             Files.createDirectories(output);
             int resumeStep = resumeDir == null ? 0 : TrainCheckpoint.readState(resumeDir).step();
@@ -166,7 +175,7 @@ final class FinetuneCommand implements Runnable {
                     System.err.println("stopped at step " + r.steps() + "/" + r.totalSteps() + "; resume with --resume " + r.lastCheckpoint());
                     return;
                 }
-                PeftAdapterIO.save(adapter, output);
+                writeAdapter(trainer, adapter, r);
                 if (!noPlot) LossCurvePlot.write(output.resolve("loss_curve.png"), r.trainCurve(), r.evalCurve(), "finetune " + model);
                 double wall = (System.nanoTime() - t0) / 1e9;
                 String evalPart = r.evalCurve().isEmpty() ? "" : String.format(Locale.ROOT, ", eval loss %.4f", r.evalCurve().getLast()[1]);
@@ -177,6 +186,66 @@ final class FinetuneCommand implements Runnable {
             }
         } catch (IOException e) {
             throw new FinloraException(output + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** What a finetune run writes into --output; --overwrite removes exactly these. */
+    static final List<String> OUTPUTS = List.of(PeftAdapterIO.MANIFEST_FILE, PeftAdapterIO.CONFIG_FILE, PeftAdapterIO.WEIGHTS_FILE,
+            "metrics.jsonl", "loss_curve.png", "checkpoints");
+
+    /**
+     * --output must be new or empty, unless the run resumes (its checkpoints live there) or
+     * --overwrite asks to replace an earlier run's files. Temp files of killed runs are removed.
+     */
+    private void prepareOutput(boolean resuming) {
+        try {
+            if (Files.exists(output) && !Files.isDirectory(output)) throw new FinloraException("--output " + output + ": exists and is not a folder");
+            if (Files.isDirectory(output) && !AtomicFiles.isEmptyDir(output) && !resuming) {
+                if (!overwrite) {
+                    throw new FinloraException("--output " + output + ": the folder is not empty; pass --overwrite to replace the earlier run's adapter, "
+                            + "--resume " + output + " to continue it, or choose a new folder");
+                }
+                for (String f : OUTPUTS) AtomicFiles.deleteTreeQuietly(output.resolve(f));
+                for (String f : OUTPUTS) {
+                    if (Files.exists(output.resolve(f))) throw new FinloraException(output.resolve(f) + ": cannot remove it for --overwrite");
+                }
+            }
+            Files.createDirectories(output);
+            for (String f : OUTPUTS) AtomicFiles.cleanStale(output.resolve(f));
+            AtomicFiles.checkWritable(output, "the adapter");
+        } catch (IOException e) {
+            throw new FinloraException("--output " + output + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The final adapter, written while a checkpoint of the trained state exists: if writing fails
+     * (disk full) the run is not lost. The checkpoint goes once the adapter is safely written,
+     * unless the user asked for checkpoints (--save-every).
+     */
+    private void writeAdapter(Trainer trainer, LoraAdapter adapter, Trainer.Result r) {
+        Path kept;
+        try {
+            kept = r.lastCheckpoint() != null && r.lastCheckpoint().equals(TrainCheckpoint.dirFor(output.resolve("checkpoints"), r.steps()))
+                    ? r.lastCheckpoint() : trainer.saveCheckpoint();
+        } catch (FinloraException e) {
+            kept = null;   // the safety net failed (a full disk?); the adapter may still fit
+            System.err.println("warning: no checkpoint of the trained state could be kept (" + e.getMessage() + ")");
+        }
+        try {
+            PeftAdapterIO.save(adapter, output);
+        } catch (FinloraException e) {
+            if (kept == null) throw e;
+            throw new FinloraException(e.getMessage() + "; the trained state is kept in " + kept
+                    + " (free space, then run the same command with --resume " + kept + ")", e);
+        }
+        if (saveEvery == 0 && kept != null) {
+            AtomicFiles.deleteTreeQuietly(kept);
+            try (var s = Files.list(kept.getParent())) {
+                if (s.findAny().isEmpty()) Files.deleteIfExists(kept.getParent());
+            } catch (IOException ignored) {
+                // an empty checkpoints folder left behind is harmless
+            }
         }
     }
 
@@ -199,16 +268,7 @@ final class FinetuneCommand implements Runnable {
      * The file's values fill only the options not given on the command line.
      */
     private void applyConfigFile() {
-        Object root;
-        try {
-            root = new Yaml(new SafeConstructor(new LoaderOptions())).load(Files.readString(config));
-        } catch (IOException e) {
-            throw new FinloraException(config + ": cannot read (" + e.getMessage() + ")", e);
-        } catch (RuntimeException e) {
-            throw new FinloraException(config + ": not valid YAML/JSON (" + e.getMessage().lines().findFirst().orElse("") + ")");
-        }
-        if (root == null) return;
-        if (!(root instanceof Map<?, ?> map)) throw new FinloraException(config + ": expected a mapping of option names to values");
+        Map<String, Object> map = OptionsFile.read(config);
         Set<String> given = new HashSet<>();
         for (OptionSpec os : spec.commandLine().getParseResult().matchedOptions()) given.add(os.longestName());
         List<String> args = new ArrayList<>();

@@ -25,8 +25,7 @@ final class LossCurvePlot {
         if (!eval.isEmpty()) chart.addSeries("eval", column(eval, 0), column(eval, 1)).setMarker(SeriesMarkers.CIRCLE);
         Path tmp = null;
         try {
-            Path dir = png.toAbsolutePath().getParent();
-            tmp = Files.createTempFile(dir, "." + png.getFileName() + ".", ".tmp.png");
+            tmp = org.finlora.io.AtomicFiles.tempBeside(png);
             try (var out = Files.newOutputStream(tmp)) {
                 BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG);
             }

@@ -47,18 +47,32 @@ public final class Main implements Runnable {
         }
         CommandLine cl = new CommandLine(new Main());
         addHelp(cl);
-        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-            Throwable root = ex;
-            if (debug) ex.printStackTrace(System.err);
-            if (root instanceof FinloraException) {
-                System.err.println("error: " + root.getMessage());
-            } else if (root instanceof OutOfMemoryError) {
-                System.err.println("error: out of memory (raise -Xmx via FINLORA_JAVA_OPTS, or use a smaller --quant/--ctx)");
-            } else {
-                System.err.println("error: " + root + (debug ? "" : " (run with --debug for the stack trace)"));
-            }
-            return 1;
-        });
-        return cl.execute(args);
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> report(ex));
+        try {
+            return cl.execute(args);
+        } catch (VirtualMachineError e) {
+            // picocli hands only Exceptions to the handler: errors such as OutOfMemoryError arrive here
+            return report(e);
+        }
+    }
+
+    /** One line on stderr for whatever ended the command, exit code 1; the trace only with --debug. */
+    static int report(Throwable ex) {
+        if (debug) ex.printStackTrace(System.err);
+        String hint = debug ? "" : " (run with --debug for the stack trace)";
+        if (ex instanceof FinloraException) {
+            System.err.println("error: " + ex.getMessage());
+        } else if (ex instanceof OutOfMemoryError) {
+            long max = Runtime.getRuntime().maxMemory() >> 20;
+            System.err.println("error: out of memory (heap limit " + max + " MiB): lower --batch-size, --max-seq-len, --rank or --ctx, "
+                    + "quantize with --quant nf4, or raise the limit with FINLORA_JAVA_OPTS=-Xmx<size>");
+        } else if (ex instanceof StackOverflowError) {
+            System.err.println("error: stack overflow (a deeply nested input or a backtracking regex, e.g. a tokenizer's Split pattern "
+                    + "(?:.|\\n)*); simplify the input, or raise the thread stack with FINLORA_JAVA_OPTS=-Xss<size>" + hint);
+        } else {
+            String m = ex.getMessage() == null ? "" : ": " + ex.getMessage().lines().findFirst().orElse("");
+            System.err.println("error: " + ex.getClass().getName() + m + hint);
+        }
+        return 1;
     }
 }

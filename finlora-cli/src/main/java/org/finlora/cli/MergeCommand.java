@@ -90,7 +90,8 @@ final class MergeCommand implements Runnable {
         try {
             Path parent = output.toAbsolutePath().getParent();
             Files.createDirectories(parent);
-            tmp = Files.createTempDirectory(parent, "." + output.getFileName() + ".tmp-");
+            AtomicFiles.cleanStale(output);
+            tmp = AtomicFiles.tempFolderBeside(output);
             SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
             for (Map.Entry<String, Tensor> e : ck.tensors().entrySet()) {
                 int[] lm = projection(e.getKey(), c.nLayers());

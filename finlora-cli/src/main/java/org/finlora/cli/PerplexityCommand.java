@@ -5,6 +5,8 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.finlora.FinloraException;
 import org.finlora.io.Checkpoint;
+import org.finlora.io.InputFiles;
+import org.finlora.model.NonFiniteWeights;
 import org.finlora.io.ModelLoader;
 import org.finlora.kernel.Parallel;
 import org.finlora.model.LlamaModel;
@@ -13,9 +15,6 @@ import org.finlora.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -50,12 +49,7 @@ final class PerplexityCommand implements Runnable {
     public void run() {
         if (threads != null) Parallel.setThreads(threads);
         if (adapter != null) Adapters.checkFolder(adapter);
-        String text;
-        try {
-            text = Files.readString(file, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new FinloraException(file + ": cannot read (" + e.getMessage() + ")");
-        }
+        String text = InputFiles.readString(file, InputFiles.TEXT, "--file text");
         try (Checkpoint ck = ModelLoader.load(model, tokenizer)) {
             Tokenizer tok = ck.tokenizer();
             LlamaModel m = LlamaModel.load(ck, quant);
@@ -75,6 +69,11 @@ final class PerplexityCommand implements Runnable {
                     pb.stepTo(done);
                     pb.setExtraMessage(String.format(" ppl %.4f", Math.exp(meanNll)));
                 });
+            }
+            if (!Double.isFinite(r.perplexity())) {
+                String bad = NonFiniteWeights.find(m.weights);
+                throw new FinloraException("perplexity is " + r.perplexity() + ": " + (bad != null ? "the model's weights are not finite ("
+                        + bad + "); the model file is corrupt" : "the model's output overflows (mean NLL " + r.meanNll() + ")"));
             }
             System.err.println("tokens: " + ids.length + ", windows: " + r.windows() + " x " + r.ctx() + ", predicted: " + r.predictedTokens());
             System.out.println("perplexity: " + String.format(java.util.Locale.ROOT, "%.4f", r.perplexity()));

@@ -35,7 +35,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * {@code finlora quantize}: writes an HF folder in the layout transformers + bitsandbytes save
@@ -77,14 +76,14 @@ final class QuantizeCommand implements Runnable {
             try {
                 Path parent = output.toAbsolutePath().getParent();
                 Files.createDirectories(parent);
-                tmp = Files.createTempDirectory(parent, "." + output.getFileName() + ".tmp-");
+                AtomicFiles.cleanStale(output);
+                tmp = AtomicFiles.tempFolderBeside(output);
                 if (ck.quantizationConfig() != null) {
                     System.err.println("note: " + model + " is already quantized (" + ck.quantizationConfig().path("quant_method").asText("?")
                             + "); its weights are dequantized and quantized again, so rounding errors add up");
                 }
                 Written w = write(ck, q, tmp);
                 String tokNote = copyTokenizer(ck, tmp);
-                readable(tmp);
                 if (Files.exists(output)) Files.delete(output);   // empty, checked above
                 Files.move(tmp, output, StandardCopyOption.ATOMIC_MOVE);
                 tmp = null;
@@ -233,15 +232,6 @@ final class QuantizeCommand implements Runnable {
             return "tokenizer copied as tokenizer.bin (llama2.c format: finlora reads it, Python/transformers needs a tokenizer.json)";
         }
         return "no tokenizer written (" + ck.format() + " source): pass --tokenizer FILE when loading";
-    }
-
-    /** Temp folders and files are created owner-only; the output is a normal model folder (rwxr-xr-x / rw-r--r--). */
-    private static void readable(Path dir) throws IOException {
-        if (!dir.getFileSystem().supportedFileAttributeViews().contains("posix")) return;
-        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-        try (Stream<Path> s = Files.list(dir)) {
-            for (Path f : s.toList()) Files.setPosixFilePermissions(f, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-        }
     }
 
 }

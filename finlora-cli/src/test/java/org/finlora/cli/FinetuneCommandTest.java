@@ -148,7 +148,7 @@ class FinetuneCommandTest {
         GenerateCommandTest.Run r = GenerateCommandTest.run("finetune", "--model", TINY.toString(), "--train", bad.toString(),
                 "--output", tmp.resolve("never").toString());
         assertEquals(1, r.code());
-        assertTrue(r.err().startsWith("error: " + bad + ":3: malformed JSON"), r.err());
+        assertTrue(r.err().startsWith("error: " + bad + ":3:") && r.err().contains(": malformed JSON ("), r.err());
         assertFalse(r.err().contains("\tat "), r.err());
         assertFalse(Files.exists(tmp.resolve("never")));
         Path missing = tmp.resolve("missing.jsonl");

@@ -4,6 +4,7 @@ import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVParser;
 import org.apache.commons.csv.CSVRecord;
 import org.finlora.FinloraException;
+import org.finlora.io.InputFiles;
 
 import java.io.IOException;
 import java.io.Reader;
@@ -38,6 +39,7 @@ public final class CsvReader {
                 .setSkipHeaderRecord(true)
                 .setIgnoreEmptyLines(true)
                 .get();
+        InputFiles.check(path, InputFiles.DATA, "CSV data");
         List<Example> out = new ArrayList<>();
         try (Reader reader = Files.newBufferedReader(path, StandardCharsets.UTF_8);
              CSVParser parser = CSVParser.builder().setReader(reader).setFormat(format).get()) {

@@ -9,11 +9,22 @@ import java.util.Objects;
  * extraction files) as text, and where it came from ("file:line") for error messages.
  */
 public record Example(String context, String target, Map<String, String> fields, String origin) {
+    /**
+     * Longest prompt + answer accepted (characters): far above any FinLoRA task and any context a
+     * model here reads, and small enough that tokenizing one example takes well under a second.
+     */
+    public static final int MAX_CHARS = 1 << 20;
+
     public Example {
         Objects.requireNonNull(context, "context");
         Objects.requireNonNull(target, "target");
         fields = fields == null ? Map.of() : Map.copyOf(fields);
         origin = origin == null ? "" : origin;
+        if ((long) context.length() + target.length() > MAX_CHARS) {
+            throw new org.finlora.FinloraException((origin.isEmpty() ? "an example" : origin) + ": context and target have "
+                    + ((long) context.length() + target.length()) + " characters together, more than the " + MAX_CHARS
+                    + " an example may have (split or shorten it)");
+        }
     }
 
     public Example(String context, String target) {

@@ -1,9 +1,9 @@
 package org.finlora.data;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.finlora.FinloraException;
+import org.finlora.io.InputFiles;
+import org.finlora.io.Json;
 
 import java.io.BufferedReader;
 import java.io.Closeable;
@@ -31,7 +31,8 @@ import java.util.Set;
  * FinLoRA's format_example does. Blank lines are skipped. Every problem is a {@link FinloraException} "file:line: reason".
  */
 public final class JsonlReader implements Iterator<Example>, Closeable {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Longest line read (a row is at most Example.MAX_CHARS of text plus its JSON quoting). */
+    static final int MAX_LINE_CHARS = 4 * Example.MAX_CHARS + 4096;
 
     private final Path path;
     private final BufferedReader in;
@@ -49,17 +50,57 @@ public final class JsonlReader implements Iterator<Example>, Closeable {
         this.path = path;
         this.contextField = contextField;
         this.targetField = targetField;
+        InputFiles.check(path, InputFiles.DATA, "JSONL data");
         try {
             var decoder = StandardCharsets.UTF_8.newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT);
             this.in = new BufferedReader(new InputStreamReader(Files.newInputStream(path), decoder), 1 << 16);
         } catch (NoSuchFileException e) {
-            throw new FinloraException(path + ": no such file");
+            throw new FinloraException(path + ": file not found");
         } catch (IOException e) {
             throw new FinloraException(path + ": cannot open (" + e.getMessage() + ")", e);
         }
     }
+
+    /** The next line without its terminator, or null at the end; a line longer than MAX_LINE_CHARS is an error. */
+    private String readLine() throws IOException {
+        StringBuilder sb = null;
+        while (true) {
+            if (pos == lim) {
+                lim = in.read(buf, 0, buf.length);
+                pos = 0;
+                if (lim <= 0) {
+                    lim = 0;
+                    return sb == null ? null : sb.toString();
+                }
+            }
+            if (skipLf) {
+                skipLf = false;
+                if (buf[pos] == '\n') {
+                    pos++;
+                    continue;
+                }
+            }
+            if (sb == null) sb = new StringBuilder();
+            int start = pos;
+            while (pos < lim && buf[pos] != '\n' && buf[pos] != '\r') pos++;
+            if (sb.length() + (pos - start) > MAX_LINE_CHARS) {
+                throw new FinloraException(path + ":" + (lineNumber + 1) + ": line longer than " + MAX_LINE_CHARS + " characters (one example per line)");
+            }
+            sb.append(buf, start, pos - start);
+            if (pos < lim) {
+                skipLf = buf[pos] == '\r';
+                pos++;
+                return sb.toString();
+            }
+        }
+    }
+
+    private final char[] buf = new char[1 << 16];
+    private int pos, lim;
+    /** The last line ended with '\r': a '\n' right after belongs to it. */
+    private boolean skipLf;
 
     /** Reads the whole file (at most {@code limit} rows when limit > 0). */
     public static List<Example> read(Path path, int limit) {
@@ -79,7 +120,7 @@ public final class JsonlReader implements Iterator<Example>, Closeable {
         if (next != null) return true;
         try {
             String line;
-            while ((line = in.readLine()) != null) {
+            while ((line = readLine()) != null) {
                 lineNumber++;
                 if (line.isBlank()) continue;
                 next = parse(line);
@@ -108,15 +149,8 @@ public final class JsonlReader implements Iterator<Example>, Closeable {
 
     private Example parse(String line) {
         String where = path + ":" + lineNumber;
-        JsonNode node;
-        try {
-            node = JSON.readTree(line);
-        } catch (JsonProcessingException e) {
-            String msg = e.getOriginalMessage();
-            int cut = msg.indexOf('\n');
-            throw new FinloraException(where + ": malformed JSON (" + (cut >= 0 ? msg.substring(0, cut) : msg) + ")");
-        }
-        if (node == null || !node.isObject()) {
+        JsonNode node = Json.parseLine(path, lineNumber, line);
+        if (!node.isObject()) {
             throw new FinloraException(where + ": expected a JSON object {\"" + contextField + "\": ..., \"" + targetField + "\": ...}");
         }
         String context, target;

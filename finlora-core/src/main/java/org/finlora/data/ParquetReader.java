@@ -3,9 +3,9 @@ package org.finlora.data;
 import blue.strategic.parquet.Hydrator;
 import org.apache.parquet.io.api.Binary;
 import org.finlora.FinloraException;
+import org.finlora.io.InputFiles;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -30,7 +30,7 @@ public final class ParquetReader {
     }
 
     public static List<Example> read(Path path, String contextColumn, String targetColumn, int limit) {
-        if (!Files.isRegularFile(path)) throw new FinloraException(path + ": no such file");
+        InputFiles.check(path, InputFiles.DATA, "Parquet data");
         List<Example> out = new ArrayList<>();
         Hydrator<Map<String, Object>, Map<String, Object>, String[]> hydrator = new Hydrator<>() {
             @Override

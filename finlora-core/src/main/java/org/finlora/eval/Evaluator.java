@@ -9,9 +9,6 @@ import org.finlora.FinloraException;
 import org.finlora.data.Example;
 import org.finlora.data.FinTask;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -202,14 +199,7 @@ public final class Evaluator {
 
     /** Reads a summary written by {@link #writeSummary} (no per-example answers). */
     public static TaskResult readSummary(Path file) {
-        JsonNode o;
-        try {
-            o = JSON.readTree(Files.readString(file));
-        } catch (NoSuchFileException e) {
-            throw new FinloraException(file + ": no such file");
-        } catch (IOException e) {
-            throw new FinloraException(file + ": not a summary JSON (" + e.getMessage() + ")");
-        }
+        JsonNode o = org.finlora.io.Json.read(file, org.finlora.io.InputFiles.SMALL_JSON, "eval summary");
         for (String f : new String[]{"model", "task", "accuracy", "f1"}) {
             if (o == null || !o.hasNonNull(f)) throw new FinloraException(file + ": summary has no field \"" + f + "\"");
         }

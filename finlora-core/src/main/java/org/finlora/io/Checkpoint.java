@@ -20,6 +20,14 @@ import java.util.Map;
 public record Checkpoint(String source, String format, LlamaConfig config, Map<String, Tensor> tensors,
                          Tokenizer tokenizer, Arena arena, JsonNode rawConfig) implements AutoCloseable {
 
+    public Checkpoint {
+        // every id the tokenizer can produce indexes the embedding: a larger tokenizer is a mismatch, not a model
+        if (tokenizer != null && config != null && tokenizer.vocabSize() > config.vocabSize()) {
+            throw new org.finlora.FinloraException(source + ": the tokenizer has " + tokenizer.vocabSize() + " tokens but the model's vocabulary has "
+                    + config.vocabSize() + " (wrong tokenizer for this model?)");
+        }
+    }
+
     public Checkpoint(String source, String format, LlamaConfig config, Map<String, Tensor> tensors,
                       Tokenizer tokenizer, Arena arena) {
         this(source, format, config, tensors, tokenizer, arena, null);

@@ -94,6 +94,7 @@ public final class GgufLoader {
         int heads = intKey(source, meta, "llama.attention.head_count", -1);
         int kvHeads = intKey(source, meta, "llama.attention.head_count_kv", heads);
         int ctx = intKey(source, meta, "llama.context_length", -1);
+        if (ctx < 2) throw new FinloraException(source + ": metadata llama.context_length = " + ctx + " leaves no token to predict (at least 2)");
         int headDim;
         if (meta.containsKey("llama.attention.key_length")) headDim = intKey(source, meta, "llama.attention.key_length", -1);
         else if (meta.containsKey("llama.rope.dimension_count")) headDim = intKey(source, meta, "llama.rope.dimension_count", -1);
@@ -103,6 +104,7 @@ public final class GgufLoader {
         }
         if (heads % kvHeads != 0) throw new FinloraException(source + ": llama.attention.head_count " + heads + " is not a multiple of head_count_kv " + kvHeads);
         if (headDim % 2 != 0) throw new FinloraException(source + ": head dimension " + headDim + " is odd (RoPE needs pairs)");
+        if ((long) heads * headDim > HfFolderLoader.MAX_SIZE) throw new FinloraException(source + ": head_count " + heads + " x head dimension " + headDim + " is larger than any model");
         float eps = floatKey(source, meta, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
         float theta = floatKey(source, meta, "llama.rope.freq_base", 10000f);
 
@@ -141,7 +143,7 @@ public final class GgufLoader {
         if (v instanceof List<?> list && !list.isEmpty() && list.stream().distinct().count() == 1) v = list.getFirst();
         if (v instanceof List<?>) throw new FinloraException(source + ": metadata " + key + " varies per layer, which Llama does not support");
         if (!(v instanceof Long l)) throw new FinloraException(source + ": metadata " + key + " = " + abbreviate(v) + " is not an integer");
-        if (l <= 0 || l > Integer.MAX_VALUE) throw new FinloraException(source + ": metadata " + key + " = " + l + " is out of range");
+        if (l <= 0 || l > HfFolderLoader.MAX_SIZE) throw new FinloraException(source + ": metadata " + key + " = " + l + " is out of range (1 to " + HfFolderLoader.MAX_SIZE + ")");
         return (int) (long) l;
     }
 

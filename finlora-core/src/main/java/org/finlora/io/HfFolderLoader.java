@@ -1,6 +1,5 @@
 package org.finlora.io;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.finlora.FinloraException;
 import org.finlora.model.LlamaConfig;
@@ -8,10 +7,8 @@ import org.finlora.tensor.Tensor;
 import org.finlora.tokenizer.Tokenizer;
 import org.finlora.tokenizer.Tokenizers;
 
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -23,6 +20,8 @@ import java.util.Map;
  * HF checkpoints use the half-split RoPE layout (ropeInterleaved = false).
  */
 public final class HfFolderLoader {
+    /** Bound on every size field (dims, layers, heads, vocabulary, context): 2^24, far above any Llama. */
+    static final int MAX_SIZE = 1 << 24;
     private HfFolderLoader() {
     }
 
@@ -75,7 +74,7 @@ public final class HfFolderLoader {
     }
 
     private static Tokenizer tokenizerFile(Path file, LlamaConfig cfg) {
-        if (!Files.isRegularFile(file)) throw new FinloraException(file + ": --tokenizer file not found");
+        if (!InputFiles.exists(file)) throw new FinloraException(file + ": --tokenizer file not found");
         String n = file.getFileName().toString();
         if (n.endsWith(".bin")) return org.finlora.tokenizer.Llama2cTokenizer.load(file, cfg.vocabSize());
         if (n.endsWith(".json")) return Tokenizers.fromTokenizerJson(file);
@@ -85,24 +84,17 @@ public final class HfFolderLoader {
     /** The folder's config.json as a tree. */
     public static JsonNode readConfigJson(Path dir) {
         Path file = dir.resolve("config.json");
-        try {
-            JsonNode n = SafetensorsFile.JSON.readTree(Files.readString(file));
-            if (n == null || !n.isObject()) throw new FinloraException(file + ": not a JSON object");
-            return n;
-        } catch (NoSuchFileException e) {
-            throw new FinloraException(file + ": file not found (is " + dir + " an HF model folder?)");
-        } catch (JsonProcessingException e) {
-            throw new FinloraException(file + ": malformed JSON (" + SafetensorsFile.firstLine(e.getOriginalMessage()) + ")");
-        } catch (IOException e) {
-            throw new FinloraException(file + ": cannot read (" + e.getMessage() + ")");
-        }
+        if (!InputFiles.exists(file)) throw new FinloraException(file + ": file not found (is " + dir + " an HF model folder?)");
+        JsonNode n = Json.read(file, InputFiles.SMALL_JSON, "model config");
+        if (!n.isObject()) throw new FinloraException(file + ": not a JSON object");
+        return n;
     }
 
     /** LlamaConfig from config.json; defaults are those of transformers' LlamaConfig. */
     public static LlamaConfig config(Path file, JsonNode c) {
         JsonNode mt = c.get("model_type");
         if (mt != null && !mt.isNull()) {
-            if (!"llama".equals(mt.asText())) throw new FinloraException(file + ": unknown model_type " + SafetensorsFile.quote(mt.asText()) + " (only llama is supported)");
+            if (!"llama".equals(mt.asText())) throw new FinloraException(file + ": unknown model_type " + SafetensorsFile.quote(mt.isTextual() ? mt.asText() : mt.toString()) + " (only llama is supported)");
         } else {
             JsonNode archs = c.get("architectures");
             boolean llama = false;
@@ -120,11 +112,17 @@ public final class HfFolderLoader {
         int headDim = intField(file, c, "head_dim", dim / Math.max(1, heads));
         int vocab = intField(file, c, "vocab_size", -1);
         int maxPos = intField(file, c, "max_position_embeddings", 2048);
+        if (maxPos < 2) throw new FinloraException(file + ": max_position_embeddings " + maxPos + " leaves no token to predict (at least 2)");
         if (heads % kvHeads != 0) throw new FinloraException(file + ": num_attention_heads " + heads + " is not a multiple of num_key_value_heads " + kvHeads);
+        if ((long) heads * headDim > MAX_SIZE) throw new FinloraException(file + ": num_attention_heads " + heads + " x head_dim " + headDim + " is larger than any model");
         if (headDim % 2 != 0) throw new FinloraException(file + ": head_dim " + headDim + " is odd (RoPE needs pairs)");
         float eps = floatField(file, c, "rms_norm_eps", 1e-6f);
         float theta = floatField(file, c, "rope_theta", 10000f);
-        boolean tied = c.has("tie_word_embeddings") && c.get("tie_word_embeddings").asBoolean(false);
+        JsonNode tiedNode = c.get("tie_word_embeddings");
+        if (tiedNode != null && !tiedNode.isNull() && !tiedNode.isBoolean()) {
+            throw new FinloraException(file + ": field tie_word_embeddings = " + SafetensorsFile.quote(tiedNode.toString()) + " is not true or false");
+        }
+        boolean tied = tiedNode != null && tiedNode.asBoolean(false);
         return new LlamaConfig(dim, hidden, layers, heads, kvHeads, headDim, vocab, maxPos, eps, theta,
                 ropeScaling(file, c.get("rope_scaling")), null, false, tied);
     }
@@ -158,8 +156,9 @@ public final class HfFolderLoader {
         }
         JsonNode v = c.get(field);
         if (!v.canConvertToInt() || !v.isIntegralNumber() || v.intValue() <= 0) {
-            throw new FinloraException(file + ": field " + label + " = " + v + " is not a positive integer");
+            throw new FinloraException(file + ": field " + label + " = " + SafetensorsFile.quote(v.toString()) + " is not a positive integer");
         }
+        if (v.intValue() > MAX_SIZE) throw new FinloraException(file + ": field " + label + " = " + v + " is larger than any model (at most " + MAX_SIZE + ")");
         return v.intValue();
     }
 
@@ -174,7 +173,7 @@ public final class HfFolderLoader {
         }
         JsonNode v = c.get(field);
         if (!v.isNumber() || !Float.isFinite(v.floatValue()) || v.floatValue() <= 0) {
-            throw new FinloraException(file + ": field " + label + " = " + v + " is not a positive number");
+            throw new FinloraException(file + ": field " + label + " = " + SafetensorsFile.quote(v.toString()) + " is not a positive number");
         }
         return v.floatValue();
     }

@@ -56,6 +56,11 @@ public final class HubClient {
     private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
     private static final int MAX_ATTEMPTS = 5;
     private static final int MAX_REDIRECTS = 10;
+    /** huggingface_hub's defaults for HF_HUB_DOWNLOAD_TIMEOUT and HF_HUB_ETAG_TIMEOUT, in seconds. */
+    public static final double DEFAULT_TIMEOUT_SECONDS = 10;
+    /** A repo listing is a few KB to a few MB; more is not a Hub answering. */
+    static final int MAX_LISTING_BYTES = 32 << 20;
+    static final int MAX_LISTING_FILES = 100_000;
 
     private final String endpoint;
     private final String token;
@@ -63,12 +68,21 @@ public final class HubClient {
     private final boolean offline;
     private final HttpClient http;
     private final long retryDelayMillis;
+    /** Connect timeout and the longest wait for the next bytes of a body (HF_HUB_DOWNLOAD_TIMEOUT). */
+    private final Duration readTimeout;
+    /** Longest wait for the headers of a HEAD (HF_HUB_ETAG_TIMEOUT). */
+    private final Duration etagTimeout;
 
     public HubClient(String endpoint, String token, HfCache cache, boolean offline) {
-        this(endpoint, token, cache, offline, 500);
+        this(endpoint, token, cache, offline, 500, Duration.ofMillis((long) (DEFAULT_TIMEOUT_SECONDS * 1000)),
+                Duration.ofMillis((long) (DEFAULT_TIMEOUT_SECONDS * 1000)));
     }
 
     HubClient(String endpoint, String token, HfCache cache, boolean offline, long retryDelayMillis) {
+        this(endpoint, token, cache, offline, retryDelayMillis, Duration.ofSeconds(10), Duration.ofSeconds(10));
+    }
+
+    HubClient(String endpoint, String token, HfCache cache, boolean offline, long retryDelayMillis, Duration readTimeout, Duration etagTimeout) {
         this.endpoint = endpoint.endsWith("/") ? endpoint.substring(0, endpoint.length() - 1) : endpoint;
         URI u;
         try {
@@ -83,8 +97,10 @@ public final class HubClient {
         this.cache = cache;
         this.offline = offline;
         this.retryDelayMillis = retryDelayMillis;
+        this.readTimeout = readTimeout;
+        this.etagTimeout = etagTimeout;
         this.http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER)
-                .connectTimeout(Duration.ofSeconds(15)).build();
+                .connectTimeout(readTimeout).build();
     }
 
     /** Endpoint from HF_ENDPOINT, token from HF_TOKEN (or the login token file), cache from the HF variables, offline when HF_HUB_OFFLINE=1. */
@@ -93,7 +109,22 @@ public final class HubClient {
         String ep = env.getOrDefault("HF_ENDPOINT", DEFAULT_ENDPOINT);
         String off = env.getOrDefault("HF_HUB_OFFLINE", "");
         boolean offline = off.equals("1") || off.equalsIgnoreCase("true") || off.equalsIgnoreCase("yes");
-        return new HubClient(ep.isBlank() ? DEFAULT_ENDPOINT : ep, token(env), HfCache.fromEnvironment(env), offline);
+        return new HubClient(ep.isBlank() ? DEFAULT_ENDPOINT : ep, token(env), HfCache.fromEnvironment(env), offline, 500,
+                timeout(env, "HF_HUB_DOWNLOAD_TIMEOUT"), timeout(env, "HF_HUB_ETAG_TIMEOUT"));
+    }
+
+    /** A timeout variable in seconds (huggingface_hub's names; default 10). */
+    static Duration timeout(Map<String, String> env, String name) {
+        String v = env.get(name);
+        if (v == null || v.isBlank()) return Duration.ofMillis((long) (DEFAULT_TIMEOUT_SECONDS * 1000));
+        double s;
+        try {
+            s = Double.parseDouble(v.trim());
+        } catch (NumberFormatException e) {
+            s = Double.NaN;
+        }
+        if (!(s > 0 && s <= 86_400)) throw new FinloraException(name + "=" + v.trim() + ": expected a number of seconds in (0, 86400]");
+        return Duration.ofMillis(Math.max(1, (long) (s * 1000)));
     }
 
     /** HF_TOKEN, else the token file huggingface-cli login writes ($HF_TOKEN_PATH, $HF_HOME/token, ~/.cache/huggingface/token). */
@@ -105,9 +136,11 @@ public final class HubClient {
         else if (env.get("HF_HOME") != null) file = Path.of(env.get("HF_HOME"), "token");
         else file = Path.of(System.getProperty("user.home"), ".cache", "huggingface", "token");
         try {
-            String s = Files.isRegularFile(file) ? Files.readString(file).trim() : "";
+            // a token file is a line; anything that is not a small regular file is not one (a FIFO would block)
+            if (!Files.isRegularFile(file) || Files.size(file) > 64 * 1024) return null;
+            String s = Files.readString(file).trim();
             return s.isEmpty() ? null : s;
-        } catch (IOException e) {
+        } catch (IOException | java.io.UncheckedIOException e) {
             return null;
         }
     }
@@ -127,31 +160,50 @@ public final class HubClient {
         if (offline) throw new FinloraException(repo + ": cannot list files with HF_HUB_OFFLINE set");
         String url = endpoint + "/api/" + type.folderPrefix + "/" + repo
                 + (revision.equals("main") ? "" : "/revision/" + encodeSegment(revision));
-        HttpResponse<byte[]> r;
+        HttpResponse<InputStream> r;
         try {
-            r = http.send(request(url).GET().timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofByteArray());
+            r = http.send(request(url).GET().timeout(readTimeout).build(), HttpResponse.BodyHandlers.ofInputStream());
         } catch (IOException e) {
             throw new UnreachableException(endpoint, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new FinloraException(repo + ": interrupted");
         }
-        checkStatus(r.statusCode(), r.headers().firstValue("X-Error-Code").orElse(""), repo, null, url);
-        try {
-            JsonNode root = SafetensorsFile.JSON.readTree(r.body());
-            JsonNode sha = root.get("sha"), siblings = root.get("siblings");
-            if (sha == null || !sha.isTextual() || siblings == null || !siblings.isArray()) {
-                throw new FinloraException(url + ": response has no sha/siblings");
+        byte[] body;
+        try (InputStream in = new StallWatchdog(r.body(), readTimeout)) {
+            checkStatus(r.statusCode(), r.headers().firstValue("X-Error-Code").orElse(""), repo, null, url);
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                out.write(buf, 0, n);
+                if (out.size() > MAX_LISTING_BYTES) {
+                    throw new FinloraException(url + ": the repo listing is larger than " + (MAX_LISTING_BYTES >> 20) + " MiB (not a Hub answer?)");
+                }
             }
-            List<String> files = new ArrayList<>();
-            for (JsonNode s : siblings) {
-                JsonNode f = s.get("rfilename");
-                if (f != null && f.isTextual()) files.add(f.textValue());
-            }
-            return new RepoInfo(sha.textValue(), files);
+            body = out.toByteArray();
         } catch (IOException e) {
-            throw new FinloraException(url + ": malformed JSON response (" + SafetensorsFile.firstLine(e.getMessage()) + ")");
+            throw new UnreachableException(url + ": the listing did not arrive (" + e.getMessage() + ")");
         }
+        return parseRepoInfo(url, repo, body);
+    }
+
+    /** The sha and file names of an /api/models reply; every name is checked before it can become a path. */
+    public static RepoInfo parseRepoInfo(String url, String repo, byte[] body) {
+        JsonNode root = Json.parse(url, body, MAX_LISTING_BYTES);
+        JsonNode sha = root.get("sha"), siblings = root.get("siblings");
+        if (sha == null || !sha.isTextual() || siblings == null || !siblings.isArray()) {
+            throw new FinloraException(url + ": response has no sha/siblings");
+        }
+        HfCache.checkCommit(repo, sha.textValue());
+        if (siblings.size() > MAX_LISTING_FILES) throw new FinloraException(url + ": the repo lists " + siblings.size() + " files (at most " + MAX_LISTING_FILES + ")");
+        List<String> files = new ArrayList<>();
+        for (JsonNode s : siblings) {
+            JsonNode f = s.get("rfilename");
+            if (f == null || !f.isTextual()) throw new FinloraException(url + ": a siblings entry has no rfilename string");
+            HfCache.checkFileName(repo, f.textValue());
+            files.add(f.textValue());
+        }
+        return new RepoInfo(sha.textValue(), files);
     }
 
     /**
@@ -199,10 +251,15 @@ public final class HubClient {
         } catch (UnreachableException e) {
             return cache.file(type, repo, revision, file).orElseThrow(() -> notCached(repo, e));
         }
+        // huggingface_hub refuses a reply without X-Repo-Commit unless the revision is itself a commit:
+        // nothing a server sends becomes a folder name without being a commit hash.
         String commit = meta.commit != null ? meta.commit : revision;
+        if (!HfCache.isCommitHash(commit)) {
+            throw new FinloraException(url + ": the server sent no X-Repo-Commit header (is HF_ENDPOINT a Hub?)");
+        }
         try {
             cache.writeRef(type, repo, revision, commit);
-            Path pointer = cache.snapshotDir(type, repo, commit).resolve(file);
+            Path pointer = cache.snapshotFile(type, repo, commit, file);
             if (Files.isRegularFile(pointer)) return pointer;
             Path blob = cache.blobPath(type, repo, meta.etag);
             if (!Files.isRegularFile(blob)) {
@@ -233,7 +290,7 @@ public final class HubClient {
             HttpResponse<Void> r;
             try {
                 r = http.send(request(current).method("HEAD", HttpRequest.BodyPublishers.noBody())
-                        .header("Accept-Encoding", "identity").timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.discarding());
+                        .header("Accept-Encoding", "identity").timeout(etagTimeout).build(), HttpResponse.BodyHandlers.discarding());
             } catch (IOException e) {
                 throw new UnreachableException(endpoint, e);
             } catch (InterruptedException e) {
@@ -261,7 +318,7 @@ public final class HubClient {
     private static Meta meta(java.net.http.HttpHeaders h, String getUrl, String url) {
         String etag = h.firstValue("X-Linked-Etag").or(() -> h.firstValue("ETag"))
                 .map(HubClient::normalizeEtag).orElse(null);
-        if (etag == null || etag.isEmpty() || etag.contains("/") || etag.contains("\\") || etag.startsWith(".")) {
+        if (!HfCache.isEtag(etag)) {
             throw new FinloraException(url + ": the server sent no usable ETag (is HF_ENDPOINT a Hub?)");
         }
         long size = h.firstValue("X-Linked-Size").or(() -> h.firstValue("Content-Length"))
@@ -341,7 +398,7 @@ public final class HubClient {
         String current = meta.url;
         HttpResponse<InputStream> r = null;
         for (int hop = 0; hop <= MAX_REDIRECTS; hop++) {
-            HttpRequest.Builder b = request(current).GET().header("Accept-Encoding", "identity");
+            HttpRequest.Builder b = request(current).GET().header("Accept-Encoding", "identity").timeout(readTimeout);
             if (have > 0) b.header("Range", "bytes=" + have + "-");
             try {
                 r = http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
@@ -360,7 +417,7 @@ public final class HubClient {
         }
         if (r == null || (r.statusCode() >= 300 && r.statusCode() < 400)) throw new FinloraException(meta.url + ": too many redirects");
         int code = r.statusCode();
-        try (InputStream in = r.body()) {
+        try (InputStream in = new StallWatchdog(r.body(), readTimeout)) {
             if (code == 416 && have > 0) { // our partial file is already whole (or stale): verify below or restart
                 if (meta.size < 0 || have == meta.size) return true;
                 Files.delete(part);

@@ -33,8 +33,9 @@ public final class Llama2cLoader {
             LlamaConfig cfg = readConfig(bin, file);
             Map<String, Tensor> tensors = readTensors(bin, file, cfg);
             Path tok = tokenizerBin != null ? tokenizerBin : bin.resolveSibling("tokenizer.bin");
-            if (tokenizerBin == null && !tok.toFile().exists()) tok = bin.resolveSibling("tok512.bin");
-            if (!tok.toFile().exists()) {
+            if (tokenizerBin != null && !InputFiles.exists(tok)) throw new FinloraException(tok + ": --tokenizer file not found");
+            if (tokenizerBin == null && !InputFiles.exists(tok)) tok = bin.resolveSibling("tok512.bin");
+            if (!InputFiles.exists(tok)) {
                 throw new FinloraException(bin + ": no tokenizer.bin beside the checkpoint (pass --tokenizer FILE)");
             }
             var tokenizer = Llama2cTokenizer.load(tok, cfg.vocabSize());
@@ -60,9 +61,10 @@ public final class Llama2cLoader {
                         + " is not a valid size (is this a llama2.c checkpoint?)");
             }
         }
-        if (dim % heads != 0 || heads % kvHeads != 0) {
+        if (seq < 2) throw new FinloraException(bin + ": header field seq_len = " + seq + " at offset 24 leaves no token to predict (at least 2)");
+        if (dim % heads != 0 || heads % kvHeads != 0 || kvHeads > heads || (dim / heads) % 2 != 0) {
             throw new FinloraException(bin + ": dim " + dim + ", n_heads " + heads + ", n_kv_heads " + kvHeads
-                    + " do not divide evenly");
+                    + " do not divide evenly (or the head size is odd)");
         }
         boolean shared = h[5] > 0;
         return new LlamaConfig(dim, hidden, layers, heads, kvHeads, dim / heads, vocab, seq, 1e-5f, 10000f,

@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -17,7 +16,7 @@ public final class MappedFile {
     }
 
     public static MemorySegment map(Path file, Arena arena) {
-        if (!Files.isRegularFile(file)) throw new FinloraException(file + ": file not found");
+        InputFiles.check(file, Long.MAX_VALUE, "model file");
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             return ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
         } catch (NoSuchFileException e) {

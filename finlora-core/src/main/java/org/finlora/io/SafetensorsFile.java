@@ -1,15 +1,10 @@
 package org.finlora.io;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import org.finlora.FinloraException;
 import org.finlora.tensor.DType;
 import org.finlora.tensor.Tensor;
 
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -37,7 +32,6 @@ import java.util.Map;
 public final class SafetensorsFile {
     /** The reference implementation refuses headers above 100 MB. */
     public static final long MAX_HEADER_BYTES = 100_000_000L;
-    static final ObjectMapper JSON = JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final String source;
@@ -72,21 +66,13 @@ public final class SafetensorsFile {
             throw new FinloraException(source + ": header at offset 8 does not start with '{' (not a safetensors file?)");
         }
         byte[] headerBytes = file.asSlice(8, n).toArray(ValueLayout.JAVA_BYTE);
-        String headerText;
         try {
-            headerText = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(headerBytes)).toString();
+            StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(headerBytes));
         } catch (CharacterCodingException e) {
             throw new FinloraException(source + ": header at offset 8 is not valid UTF-8");
         }
-        JsonNode root;
-        try {
-            root = JSON.readTree(headerText);
-        } catch (JsonProcessingException e) {
-            throw new FinloraException(source + ": header JSON is malformed (" + firstLine(e.getOriginalMessage()) + ")");
-        } catch (RuntimeException e) {
-            throw new FinloraException(source + ": header JSON is malformed (" + firstLine(String.valueOf(e.getMessage())) + ")");
-        }
+        JsonNode root = Json.parse(Json.STRICT, source + ": header", headerBytes);
         if (root == null || !root.isObject()) throw new FinloraException(source + ": header JSON is not an object");
         long dataStart = 8 + n;
         long bufferSize = size - dataStart;
@@ -190,22 +176,15 @@ public final class SafetensorsFile {
 
     /** Opens every shard named in an index's weight_map and checks that each listed tensor is in its shard. */
     public static Map<String, Tensor> openSharded(Path index, Arena arena) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(Files.readString(index));
-        } catch (JsonProcessingException e) {
-            throw new FinloraException(index + ": malformed JSON (" + firstLine(e.getOriginalMessage()) + ")");
-        } catch (IOException e) {
-            throw new FinloraException(index + ": cannot read (" + e.getMessage() + ")");
-        }
-        JsonNode map = root == null ? null : root.get("weight_map");
+        JsonNode root = Json.read(index, InputFiles.SMALL_JSON, "sharded model index");
+        JsonNode map = root.get("weight_map");
         if (map == null || !map.isObject()) throw new FinloraException(index + ": missing field weight_map");
         Map<String, List<String>> byShard = new LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = map.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             if (!e.getValue().isTextual()) throw new FinloraException(index + ": weight_map value of " + SafetensorsFile.quote(e.getKey()) + " is not a file name");
             String shard = e.getValue().textValue();
-            if (shard.contains("/") || shard.contains("\\") || shard.startsWith(".")) {
+            if (!isPlainFileName(shard)) {
                 throw new FinloraException(index + ": weight_map shard name " + SafetensorsFile.quote(shard) + " is not a plain file name");
             }
             byShard.computeIfAbsent(shard, k -> new ArrayList<>()).add(e.getKey());
@@ -222,6 +201,13 @@ public final class SafetensorsFile {
             }
         }
         return all;
+    }
+
+    /** A file name that names a file in the same folder and nothing else: no separators, NUL or control characters, no leading '.'. */
+    static boolean isPlainFileName(String s) {
+        if (s.isEmpty() || s.length() > 255 || s.startsWith(".") || s.contains("/") || s.contains("\\") || s.contains(":")) return false;
+        for (int i = 0; i < s.length(); i++) if (s.charAt(i) < 0x20 || s.charAt(i) == 0x7f) return false;
+        return true;
     }
 
     static DType dtypeOf(String where, String name) {

@@ -85,7 +85,7 @@ public final class SafetensorsWriter {
 
     /** The header bytes (JSON + padding, without the u64 length) for the tensors added so far. */
     byte[] header(List<Pending> ordered) {
-        ObjectNode root = SafetensorsFile.JSON.createObjectNode();
+        ObjectNode root = Json.STRICT.createObjectNode();
         if (!metadata.isEmpty()) {
             ObjectNode m = root.putObject("__metadata__");
             metadata.forEach(m::put);
@@ -103,7 +103,7 @@ public final class SafetensorsWriter {
         }
         byte[] json;
         try {
-            json = SafetensorsFile.JSON.writeValueAsBytes(root);
+            json = Json.STRICT.writeValueAsBytes(root);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
@@ -126,13 +126,13 @@ public final class SafetensorsWriter {
      * {tensor: shard file}}, keys sorted, 2-space indent as transformers writes it).
      */
     public static void writeIndex(Path indexFile, long totalSize, Map<String, String> weightMap) {
-        ObjectNode root = SafetensorsFile.JSON.createObjectNode();
+        ObjectNode root = Json.STRICT.createObjectNode();
         root.putObject("metadata").put("total_size", totalSize);
         ObjectNode map = root.putObject("weight_map");
         new TreeMap<>(weightMap).forEach(map::put);
         Path tmp = null;
         try {
-            byte[] json = SafetensorsFile.JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
+            byte[] json = Json.STRICT.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
             tmp = AtomicFiles.tempBeside(indexFile);
             java.nio.file.Files.write(tmp, json);
             AtomicFiles.moveIntoPlace(tmp, indexFile);

@@ -1,9 +1,11 @@
 package org.finlora.lora;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import org.finlora.FinloraException;
+import org.finlora.io.AtomicFiles;
+import org.finlora.io.InputFiles;
+import org.finlora.io.Json;
 import org.finlora.io.SafetensorsFile;
 import org.finlora.io.SafetensorsWriter;
 import org.finlora.model.LlamaConfig;
@@ -12,11 +14,8 @@ import org.finlora.tensor.Tensor;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -34,17 +33,26 @@ import java.util.TreeMap;
 public final class PeftAdapterIO {
     public static final String CONFIG_FILE = "adapter_config.json";
     public static final String WEIGHTS_FILE = "adapter_model.safetensors";
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Written last by {@link #save}: sizes and sha256 of the two files above (PEFT ignores it). */
+    public static final String MANIFEST_FILE = "adapter_manifest.json";
 
     private PeftAdapterIO() {
     }
 
-    /** Writes both files into dir (created if missing); each file goes through a temp file and an atomic move. */
+    /**
+     * Writes the adapter into dir (created if missing) so that no moment leaves old and new files
+     * side by side: the previous manifest, config and weights are removed first, then the new
+     * weights, the config and last the manifest (sizes and sha256 of both) are each written to a
+     * temp file and renamed into place. {@link #load} checks the manifest when there is one.
+     */
     public static void save(LoraAdapter adapter, Path dir) {
         try {
             Files.createDirectories(dir);
+            Files.deleteIfExists(dir.resolve(MANIFEST_FILE));
+            Files.deleteIfExists(dir.resolve(CONFIG_FILE));
+            Files.deleteIfExists(dir.resolve(WEIGHTS_FILE));
         } catch (IOException e) {
-            throw new FinloraException(dir + ": cannot create the adapter folder: " + e.getMessage(), e);
+            throw new FinloraException(dir + ": cannot write the adapter folder (" + e.getMessage() + ")", e);
         }
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
         int r = adapter.config.rank();
@@ -60,7 +68,63 @@ public final class PeftAdapterIO {
             }
         }
         w.write(dir.resolve(WEIGHTS_FILE));
-        writeAtomically(dir.resolve(CONFIG_FILE), configJson(adapter.config));
+        AtomicFiles.write(dir.resolve(CONFIG_FILE), configJson(adapter.config));
+        AtomicFiles.write(dir.resolve(MANIFEST_FILE), manifestJson(dir));
+    }
+
+    /** {"files": {name: {"bytes": n, "sha256": hex}}} of the config and the weights. */
+    static String manifestJson(Path dir) {
+        com.fasterxml.jackson.databind.node.ObjectNode root = JsonNodeFactory.instance.objectNode();
+        com.fasterxml.jackson.databind.node.ObjectNode files = root.putObject("files");
+        for (String f : new String[]{CONFIG_FILE, WEIGHTS_FILE}) {
+            Path p = dir.resolve(f);
+            try {
+                files.putObject(f).put("bytes", Files.size(p)).put("sha256", sha256(p));
+            } catch (IOException e) {
+                throw new FinloraException(p + ": cannot read back (" + e.getMessage() + ")", e);
+            }
+        }
+        return root.toPrettyString();
+    }
+
+    /**
+     * When the folder has a manifest, the config and weights must be the ones it lists: a folder
+     * whose save was cut short, or files mixed from two runs, is refused instead of loaded.
+     */
+    static void checkManifest(Path dir) {
+        Path mf = dir.resolve(MANIFEST_FILE);
+        if (!InputFiles.exists(mf)) return;   // a PEFT folder written elsewhere
+        JsonNode files = Json.read(mf, InputFiles.SMALL_JSON, "adapter manifest").path("files");
+        for (String f : new String[]{CONFIG_FILE, WEIGHTS_FILE}) {
+            JsonNode e = files.path(f);
+            Path p = dir.resolve(f);
+            if (!e.path("bytes").canConvertToLong() || !e.path("sha256").isTextual()) {
+                throw new FinloraException(mf + ": no size and sha256 for " + f);
+            }
+            long size = InputFiles.check(p, Long.MAX_VALUE, "adapter file");
+            try {
+                if (size != e.path("bytes").asLong() || !sha256(p).equals(e.path("sha256").asText())) {
+                    throw new FinloraException(p + ": does not match " + MANIFEST_FILE + " (an interrupted save or files mixed from two runs); "
+                            + "train again or copy the whole adapter folder");
+                }
+            } catch (IOException ex) {
+                throw new FinloraException(p + ": cannot read (" + ex.getMessage() + ")", ex);
+            }
+        }
+    }
+
+    private static String sha256(Path file) throws IOException {
+        java.security.MessageDigest md;
+        try {
+            md = java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) > 0; ) md.update(buf, 0, n);
+        }
+        return java.util.HexFormat.of().formatHex(md.digest());
     }
 
     /**
@@ -117,13 +181,9 @@ public final class PeftAdapterIO {
     /** Reads and validates adapter_config.json (unknown keys are ignored). */
     public static LoraConfig readConfig(Path dir) {
         Path file = dir.resolve(CONFIG_FILE);
-        JsonNode root;
-        try {
-            root = JSON.readTree(Files.readString(file, StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            throw new FinloraException(file + ": cannot read the adapter config: " + e.getMessage(), e);
-        }
-        if (root == null || !root.isObject()) throw new FinloraException(file + ": expected a JSON object");
+        if (!InputFiles.exists(file)) throw new FinloraException(file + ": file not found (is " + dir + " a PEFT adapter folder?)");
+        JsonNode root = Json.read(file, InputFiles.SMALL_JSON, "adapter config");
+        if (!root.isObject()) throw new FinloraException(file + ": expected a JSON object");
         String peftType = text(root, "peft_type", file);
         if (peftType != null && !peftType.equals("LORA")) throw new FinloraException(file + ": field 'peft_type' is '" + peftType + "', expected 'LORA'");
         JsonNode r = root.get("r");
@@ -131,7 +191,9 @@ public final class PeftAdapterIO {
             throw new FinloraException(file + ": field 'r' must be a positive integer, got " + r);
         }
         JsonNode alpha = root.get("lora_alpha");
-        if (alpha == null || !alpha.isNumber()) throw new FinloraException(file + ": field 'lora_alpha' must be a number, got " + alpha);
+        if (alpha == null || !alpha.isNumber() || !Double.isFinite(alpha.asDouble()) || !Float.isFinite((float) alpha.asDouble())) {
+            throw new FinloraException(file + ": field 'lora_alpha' must be a finite number, got " + alpha);
+        }
         JsonNode tm = root.get("target_modules");
         List<String> targets = new ArrayList<>();
         if (tm != null && tm.isArray()) {
@@ -157,22 +219,29 @@ public final class PeftAdapterIO {
         String bias = text(root, "bias", file);
         if (bias != null && !bias.equals("none")) throw new FinloraException(file + ": field 'bias' is '" + bias + "'; only \"none\" is supported");
         JsonNode dropout = root.get("lora_dropout");
+        if (dropout != null && !dropout.isNull() && !dropout.isNumber()) throw new FinloraException(file + ": field 'lora_dropout' must be a number, got " + dropout);
         float p = dropout == null || dropout.isNull() ? 0f : (float) dropout.asDouble();
         JsonNode init = root.get("init_lora_weights");
         String initName = init != null && init.isTextual() && init.asText().equals("gaussian") ? "gaussian" : "default";
         String base = text(root, "base_model_name_or_path", file);
-        return new LoraConfig(r.asInt(), (float) alpha.asDouble(), p, targets, bool(root, "use_rslora"), bool(root, "use_dora"), initName, base);
+        try {
+            return new LoraConfig(r.asInt(), (float) alpha.asDouble(), p, targets, bool(root, "use_rslora", file), bool(root, "use_dora", file), initName, base);
+        } catch (FinloraException e) {
+            throw new FinloraException(file + ": " + e.getMessage());
+        }
     }
 
     /** Reads an adapter folder for a model, checking every tensor's name and shape. */
     public static LoraAdapter load(Path dir, LlamaConfig model) {
+        checkManifest(dir);
         LoraConfig config = readConfig(dir);
-        LoraAdapter adapter = LoraAdapter.zeros(config, model);
         Path file = dir.resolve(WEIGHTS_FILE);
-        if (!Files.isRegularFile(file)) throw new FinloraException(file + ": adapter weights file not found");
+        if (!InputFiles.exists(file)) throw new FinloraException(file + ": adapter weights file not found");
         try (Arena arena = Arena.ofConfined()) {
             SafetensorsFile st = SafetensorsFile.open(file, arena);
             Map<String, Tensor> tensors = st.tensors();
+            checkRank(file, config, model, tensors);
+            LoraAdapter adapter = LoraAdapter.zeros(config, model);
             Set<String> used = new HashSet<>();
             int r = config.rank();
             for (int l = 0; l < model.nLayers(); l++) {
@@ -191,8 +260,29 @@ public final class PeftAdapterIO {
                             + " layers; targets " + config.targetModules() + ")");
                 }
             }
+            return adapter;
         }
-        return adapter;
+    }
+
+    /**
+     * The config's r against the model and the weights file before anything is allocated for it:
+     * the first targeted lora_A must be [r, in] (an r the file cannot hold would otherwise size
+     * every LoRA array).
+     */
+    private static void checkRank(Path file, LoraConfig config, LlamaConfig model, Map<String, Tensor> tensors) {
+        int[][] shapes = LoraAdapter.projectionShapes(model);
+        for (int m = 0; m < 7; m++) {
+            if (!config.targets(org.finlora.model.LlamaWeights.LINEAR_NAMES[m])) continue;
+            String name = LoraAdapter.peftName(0, m, "lora_A");
+            Tensor t = tensors.get(name);
+            if (t == null) throw new FinloraException(file + ": tensor '" + name + "' is missing");
+            long[] want = {config.rank(), shapes[0][m]};
+            if (!Arrays.equals(t.shape(), want)) {
+                throw new FinloraException(file + ": tensor '" + name + "' has shape " + Arrays.toString(t.shape()) + " but adapter_config.json's r "
+                        + config.rank() + " and the model need " + Arrays.toString(want));
+            }
+            return;
+        }
     }
 
     private static void fill(Path file, Map<String, Tensor> tensors, String name, long[] shape, float[] into, Set<String> used) {
@@ -202,7 +292,13 @@ public final class PeftAdapterIO {
             throw new FinloraException(file + ": tensor '" + name + "' has shape " + Arrays.toString(t.shape())
                     + " but the model needs " + Arrays.toString(shape));
         }
+        if (!t.dtype().isFloat()) throw new FinloraException(file + ": tensor '" + name + "' is " + t.dtype() + ", expected F32, F16 or BF16");
         float[] v = Floats.toFloatArray(t);
+        for (int i = 0; i < v.length; i++) {
+            if (!Float.isFinite(v[i])) {
+                throw new FinloraException(file + ": tensor '" + name + "' holds " + v[i] + " at element " + i + " (a diverged run or a corrupt file)");
+            }
+        }
         System.arraycopy(v, 0, into, 0, into.length);
         used.add(name);
     }
@@ -214,8 +310,9 @@ public final class PeftAdapterIO {
         return n.asText();
     }
 
-    private static boolean bool(JsonNode root, String key) {
+    private static boolean bool(JsonNode root, String key, Path file) {
         JsonNode n = root.get(key);
+        if (n != null && !n.isNull() && !n.isBoolean()) throw new FinloraException(file + ": field '" + key + "' must be true or false, got " + n);
         return n != null && n.asBoolean(false);
     }
 
@@ -236,27 +333,4 @@ public final class PeftAdapterIO {
         if (n != null && !n.isNull() && n.asBoolean(true)) throw new FinloraException(file + ": field '" + key + "' is " + n + "; only false is supported");
     }
 
-    private static void writeAtomically(Path target, String text) {
-        Path tmp = null;
-        try {
-            tmp = Files.createTempFile(target.toAbsolutePath().getParent(), "." + target.getFileName() + ".", ".tmp");
-            Files.writeString(tmp, text, StandardCharsets.UTF_8);
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-            tmp = null;
-        } catch (IOException e) {
-            throw new FinloraException(target + ": cannot write: " + e.getMessage(), e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // best effort cleanup of our own temp file
-                }
-            }
-        }
-    }
 }

@@ -49,6 +49,12 @@ public final class Generator {
             int n = Math.min(PREFILL_CHUNK, prompt.length - p);
             logits = model.forward(cache, prompt, p, n, p, false);
         }
+        if (Float.isNaN(logits[0])) {
+            // a NaN here is in the weights (nothing else is NaN after one forward): say so rather than print noise
+            String bad = NonFiniteWeights.find(model.weights);
+            throw new org.finlora.FinloraException("the model's output is NaN" + (bad != null ? ": its weights are not finite (" + bad
+                    + "); the model file is corrupt" : ""));
+        }
         long t1 = System.nanoTime();
         prefillNanos = t1 - t0;
         prefillTokens = prompt.length;

@@ -1,7 +1,6 @@
 package org.finlora.quant;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.finlora.FinloraException;
 import org.finlora.tensor.DType;
 import org.finlora.tensor.Floats;
@@ -42,7 +41,6 @@ public final class BnbTensors {
     }
 
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private BnbTensors() {
     }
@@ -99,11 +97,11 @@ public final class BnbTensors {
         if (qs.elementCount() > 1 << 20) throw new FinloraException(stateName + ": " + qs.elementCount() + " bytes is too long for a quant_state");
         JsonNode st;
         try {
-            st = JSON.readTree(new String(bytes(qs, qs.elementCount()), StandardCharsets.UTF_8));
-        } catch (java.io.IOException e) {
-            throw new FinloraException(stateName + ": not valid JSON (" + e.getMessage().lines().findFirst().orElse("") + ")");
+            st = org.finlora.io.Json.parse(stateName, bytes(qs, qs.elementCount()), 1 << 20);
+        } catch (FinloraException e) {
+            throw new FinloraException(stateName + ": not valid JSON (" + e.getMessage() + ")");
         }
-        if (st == null || !st.isObject()) throw new FinloraException(stateName + ": quant_state is not a JSON object");
+        if (!st.isObject()) throw new FinloraException(stateName + ": quant_state is not a JSON object");
         String suffix = stateName.substring(stateName.lastIndexOf("__") + 2);
         Bnb4bit.Type type = Bnb4bit.Type.parse(text(st, "quant_type", stateName), stateName);
         if (!type.id.equals(suffix)) throw new FinloraException(stateName + ": quant_type " + type.id + " does not match the key suffix " + suffix);
@@ -113,6 +111,9 @@ public final class BnbTensors {
         if (shape == null || !shape.isArray() || shape.size() != 2 || !shape.get(0).canConvertToInt() || !shape.get(1).canConvertToInt()
                 || shape.get(0).asInt() <= 0 || shape.get(1).asInt() <= 0) {
             throw new FinloraException(stateName + ": shape must be [out, in] with positive sizes, got " + shape);
+        }
+        if (!shape.get(0).isIntegralNumber() || !shape.get(1).isIntegralNumber()) {
+            throw new FinloraException(stateName + ": shape must be [out, in] with positive integer sizes, got " + shape);
         }
         int rows = shape.get(0).asInt(), cols = shape.get(1).asInt();
         long n = (long) rows * cols;
@@ -137,7 +138,7 @@ public final class BnbTensors {
         int nbs = integer(st, "nested_blocksize", stateName);
         if (nbs <= 0 || nbs > 1 << 16) throw new FinloraException(stateName + ": nested_blocksize " + nbs + " out of range");
         JsonNode off = st.get("nested_offset");
-        if (off == null || !off.isNumber()) throw new FinloraException(stateName + ": nested_offset missing or not a number");
+        if (off == null || !off.isNumber() || !Float.isFinite((float) off.asDouble())) throw new FinloraException(stateName + ": nested_offset missing or not a number");
         byte[] qa = bytes(need(tensors, weightName + ".absmax", DType.U8, "double-quantized absmax"), nb);
         float[] absmax2 = floats(need(tensors, weightName + ".nested_absmax", DType.F32, "nested absmax"), (nb + nbs - 1) / nbs);
         float[] map = floats(need(tensors, weightName + ".nested_quant_map", DType.F32, "nested quant map"), 256);

@@ -42,6 +42,7 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
     private final boolean metaChunking;
     private final boolean addPrefixSpace;
     private final Pattern split;
+    private final String source, splitRegex;
     /** The Llama 3 regex is matched by {@link Llama3PreTokenizer} instead of java.util.regex (same pieces, faster). */
     private final boolean fastLlama3Split;
     private final SpecialTokenMatcher specials;
@@ -73,6 +74,8 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
             throw new FinloraException(source + ": pre-tokenizer regex does not compile in Java (" + e.getDescription() + ")");
         }
         this.fastLlama3Split = splitRegex.equals(LLAMA3_SPLIT);
+        this.source = source;
+        this.splitRegex = splitRegex;
         vocab = new ByteSliceMap(tokenBytes.length);
         Map<String, Integer> specialIds = new LinkedHashMap<>();
         for (int id = 0; id < tokenBytes.length; id++) {
@@ -223,11 +226,17 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
         }
         Matcher m = split.matcher(text);
         int last = 0;
-        while (m.find()) {
-            if (m.end() == m.start()) continue;
-            if (m.start() > last) encodePiece(text, last, m.start(), out, scratch);
-            encodePiece(text, m.start(), m.end(), out, scratch);
-            last = m.end();
+        try {
+            while (m.find()) {
+                if (m.end() == m.start()) continue;
+                if (m.start() > last) encodePiece(text, last, m.start(), out, scratch);
+                encodePiece(text, m.start(), m.end(), out, scratch);
+                last = m.end();
+            }
+        } catch (StackOverflowError e) {
+            // java.util.regex recurses once per repetition of a group such as (?:.|\n)*: a long input overflows the stack
+            throw new FinloraException(source + ": the pre-tokenizer Split regex " + HfTokenizerJson.quote(splitRegex) + " recursed too deep on a "
+                    + text.length() + "-character text; use a regex without a repeated alternation (e.g. (?s).* instead of (?:.|\\n)*)");
         }
         if (last < text.length()) encodePiece(text, last, text.length(), out, scratch);
     }

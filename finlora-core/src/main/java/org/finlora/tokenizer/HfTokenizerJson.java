@@ -16,7 +16,21 @@ import java.util.Set;
  * Metaspace, byte_fallback; Llama 2).
  */
 final class HfTokenizerJson {
+    /** Token ids above this are refused before anything is allocated for them (real vocabularies stay under 10^6). */
+    static final int MAX_VOCAB = 10_000_000;
+
     private HfTokenizerJson() {
+    }
+
+    /** A value from the file, quoted for a one-line message (control characters escaped, long values cut). */
+    static String quote(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (int i = 0; i < s.length() && i < 120; i++) {
+            char ch = s.charAt(i);
+            if (ch < 0x20 || ch == 0x7f) b.append(String.format("\\u%04x", (int) ch));
+            else b.append(ch);
+        }
+        return b.append(s.length() > 120 ? "...\"" : "\"").toString();
     }
 
     static Tokenizer build(JsonNode root, String source) {
@@ -32,19 +46,24 @@ final class HfTokenizerJson {
         int size = 0;
         for (Iterator<Map.Entry<String, JsonNode>> it = vocab.fields(); it.hasNext(); ) {
             var e = it.next();
-            if (!e.getValue().canConvertToInt() || e.getValue().asInt() < 0) {
-                throw new FinloraException(source + ": model.vocab[\"" + e.getKey() + "\"] is not a token id");
+            JsonNode id = e.getValue();
+            if (!id.isIntegralNumber() || !id.canConvertToInt() || id.intValue() < 0 || id.intValue() >= MAX_VOCAB) {
+                throw new FinloraException(source + ": model.vocab[" + quote(e.getKey()) + "] = " + quote(id.toString())
+                        + " is not a token id in [0, " + MAX_VOCAB + ")");
             }
-            size = Math.max(size, e.getValue().asInt() + 1);
+            size = Math.max(size, id.intValue() + 1);
         }
         JsonNode added = root.path("added_tokens");
+        if (!added.isMissingNode() && !added.isNull() && !added.isArray()) throw new FinloraException(source + ": added_tokens is not an array");
         for (JsonNode a : added) {
-            if (!a.path("id").canConvertToInt() || !a.path("content").isTextual()) {
-                throw new FinloraException(source + ": added_tokens entry " + a + " needs an integer id and a content string");
+            JsonNode id = a.path("id");
+            if (!id.isIntegralNumber() || !id.canConvertToInt() || id.intValue() < 0 || id.intValue() >= MAX_VOCAB
+                    || !a.path("content").isTextual() || a.path("content").textValue().isEmpty()) {
+                throw new FinloraException(source + ": added_tokens entry " + quote(a.toString()) + " needs a token id in [0, " + MAX_VOCAB
+                        + ") and a non-empty content string");
             }
-            size = Math.max(size, a.path("id").asInt() + 1);
+            size = Math.max(size, id.intValue() + 1);
         }
-        if (size > 10_000_000) throw new FinloraException(source + ": token id " + (size - 1) + " is implausibly large");
 
         boolean byteLevel = hasType(root.path("pre_tokenizer"), "ByteLevel") || hasType(root.path("decoder"), "ByteLevel");
         String bosText = templateSpecialToken(root.path("post_processor"));

@@ -2,15 +2,11 @@ package org.finlora.tokenizer;
 
 import org.finlora.FinloraException;
 
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -30,21 +26,33 @@ public final class Llama2cTokenizer implements Tokenizer {
     private final Map<String, Integer> ids = new HashMap<>();
 
     public Llama2cTokenizer(byte[][] pieces, float[] scores) {
+        if (pieces.length < MIN_VOCAB) {
+            throw new FinloraException("a llama2.c tokenizer needs at least " + MIN_VOCAB + " tokens (<unk>, <s>, </s> and 256 byte fallbacks), got " + pieces.length);
+        }
         this.pieces = pieces;
         this.scores = scores;
         for (int i = 0; i < pieces.length; i++) ids.putIfAbsent(new String(pieces[i], StandardCharsets.ISO_8859_1), i);
     }
 
+    /** 3 specials, then one byte-fallback token per byte value at id byte + 3 (run.c's encode relies on it). */
+    static final int MIN_VOCAB = 259;
+    /** Longest piece accepted (llama2.c's own tokenizers stay under 64 bytes). */
+    static final int MAX_PIECE_BYTES = 1 << 16;
+
     public static Llama2cTokenizer load(Path file, int vocabSize) {
-        byte[] all;
-        try {
-            all = Files.readAllBytes(file);
-        } catch (IOException e) {
-            throw new FinloraException(file + ": cannot read tokenizer (" + e.getMessage() + ")");
+        if (vocabSize < MIN_VOCAB) {
+            throw new FinloraException(file + ": the model's vocab_size " + vocabSize + " is too small for a llama2.c tokenizer (at least "
+                    + MIN_VOCAB + ": <unk>, <s>, </s> and 256 byte fallbacks)");
         }
+        byte[] all = org.finlora.io.InputFiles.readBytes(file, org.finlora.io.InputFiles.TOKENIZER, "llama2.c tokenizer");
         ByteBuffer b = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
         if (b.remaining() < 4) throw new FinloraException(file + ": too short for a llama2.c tokenizer header");
         b.getInt(); // max_token_length: not needed
+        // every token takes at least 8 bytes: a vocab_size the file cannot hold fails before allocating for it
+        if ((long) vocabSize * 8 > b.remaining()) {
+            throw new FinloraException(file + ": " + all.length + " bytes cannot hold " + vocabSize
+                    + " tokens (does the tokenizer match the model's vocab_size?)");
+        }
         byte[][] pieces = new byte[vocabSize][];
         float[] scores = new float[vocabSize];
         for (int i = 0; i < vocabSize; i++) {
@@ -55,19 +63,25 @@ public final class Llama2cTokenizer implements Tokenizer {
             }
             scores[i] = b.getFloat();
             int len = b.getInt();
-            if (len < 0 || len > b.remaining()) {
+            if (len < 0 || len > b.remaining() || len > MAX_PIECE_BYTES) {
                 throw new FinloraException(file + ": token " + i + " at offset " + at + " has length " + len
-                        + ", past the end of the file");
+                        + (len > MAX_PIECE_BYTES && len <= b.remaining() ? " (at most " + MAX_PIECE_BYTES + ")" : ", past the end of the file"));
             }
+            if (!Float.isFinite(scores[i])) throw new FinloraException(file + ": token " + i + " at offset " + at + " has score " + scores[i]);
             pieces[i] = new byte[len];
             b.get(pieces[i]);
         }
         return new Llama2cTokenizer(pieces, scores);
     }
 
+    /**
+     * run.c's encode with the same result in O(n log n): merges come off a heap ordered by score
+     * (highest first) then position (leftmost first) over a linked list of tokens; a heap entry
+     * whose pair has changed since it was pushed is skipped when it surfaces.
+     */
     @Override
     public int[] encode(String text, boolean addBos) {
-        List<Integer> toks = new ArrayList<>();
+        IntList toks = new IntList();
         if (addBos) toks.add(BOS);
         if (!text.isEmpty()) {
             Integer sp = ids.get(" ");
@@ -87,31 +101,47 @@ public final class Llama2cTokenizer implements Tokenizer {
             i += len;
         }
         int start = addBos ? 1 : 0;
-        int[] t = toks.stream().mapToInt(Integer::intValue).toArray();
+        int[] t = toks.toArray();
         int n = t.length;
-        // merge[k]: the token pair (t[k], t[k + 1]) merges into, or -1. A merge changes only the pairs
-        // beside it, so only those are looked up again; the scan for the best stays over plain ints.
-        int[] merge = new int[Math.max(0, n - 1)];
-        for (int k = start; k < n - 1; k++) merge[k] = mergeOf(t[k], t[k + 1]);
-        while (true) {
-            float best = -1e10f;
-            int bestIdx = -1;
-            for (int k = start; k < n - 1; k++) {
-                int id = merge[k];
-                if (id >= 0 && scores[id] > best) {   // the first pair of the highest score, as llama2.c
-                    best = scores[id];
-                    bestIdx = k;
-                }
-            }
-            if (bestIdx < 0) break;
-            t[bestIdx] = merge[bestIdx];
-            System.arraycopy(t, bestIdx + 2, t, bestIdx + 1, n - bestIdx - 2);
-            if (n - bestIdx - 3 > 0) System.arraycopy(merge, bestIdx + 2, merge, bestIdx + 1, n - bestIdx - 3);
-            n--;
-            if (bestIdx > start) merge[bestIdx - 1] = mergeOf(t[bestIdx - 1], t[bestIdx]);
-            if (bestIdx < n - 1) merge[bestIdx] = mergeOf(t[bestIdx], t[bestIdx + 1]);
+        int[] next = new int[n], prev = new int[n], version = new int[n];
+        for (int k = 0; k < n; k++) {
+            next[k] = k + 1 < n ? k + 1 : -1;
+            prev[k] = k - 1;
         }
-        return java.util.Arrays.copyOf(t, n);
+        java.util.PriorityQueue<Candidate> heap = new java.util.PriorityQueue<>();
+        for (int k = start; k + 1 < n; k++) push(heap, t, version, k, k + 1);
+        boolean[] gone = new boolean[n];
+        while (!heap.isEmpty()) {
+            Candidate c = heap.poll();
+            if (gone[c.left] || gone[c.right] || next[c.left] != c.right || version[c.left] != c.leftVersion
+                    || version[c.right] != c.rightVersion) continue;
+            t[c.left] = c.id;
+            version[c.left]++;
+            gone[c.right] = true;
+            int after = next[c.right];
+            next[c.left] = after;
+            if (after >= 0) prev[after] = c.left;
+            if (prev[c.left] >= start) push(heap, t, version, prev[c.left], c.left);
+            if (after >= 0) push(heap, t, version, c.left, after);
+        }
+        int[] out = new int[n];
+        int m = 0;
+        for (int k = 0; k >= 0 && k < n; k = next[k]) out[m++] = t[k];
+        return java.util.Arrays.copyOf(out, m);
+    }
+
+    /** A possible merge of the adjacent tokens at list positions left and right, as they were when pushed. */
+    private record Candidate(float score, int left, int right, int id, int leftVersion, int rightVersion) implements Comparable<Candidate> {
+        @Override
+        public int compareTo(Candidate o) {
+            int s = Float.compare(o.score, score);   // highest score first
+            return s != 0 ? s : Integer.compare(left, o.left);   // then leftmost, as run.c's first-best scan
+        }
+    }
+
+    private void push(java.util.PriorityQueue<Candidate> heap, int[] t, int[] version, int left, int right) {
+        int id = mergeOf(t[left], t[right]);
+        if (id >= 0) heap.add(new Candidate(scores[id], left, right, id, version[left], version[right]));
     }
 
     /** The token whose piece is piece(a) + piece(b), or -1; cached per pair (the merge loop asks the same pairs again). */
@@ -160,8 +190,8 @@ public final class Llama2cTokenizer implements Tokenizer {
         byte[] p = pieces[id];
         // "<0xHH>" pieces stand for one raw byte.
         if (p.length == 6 && p[0] == '<' && p[1] == '0' && p[2] == 'x' && p[5] == '>') {
-            int v = Integer.parseInt(new String(p, 3, 2, StandardCharsets.ISO_8859_1), 16);
-            return new byte[]{(byte) v};
+            int hi = Character.digit(p[3], 16), lo = Character.digit(p[4], 16);
+            if (hi >= 0 && lo >= 0) return new byte[]{(byte) (hi * 16 + lo)};
         }
         return p;
     }

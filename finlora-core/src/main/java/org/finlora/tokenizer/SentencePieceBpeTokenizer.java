@@ -39,6 +39,7 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
     private final String[] userDefined;
     private final SpecialTokenMatcher specials;
     private final int unk;
+    private final String source;
     private int bos;
     private int eos;
     private final boolean byteFallback;
@@ -62,6 +63,7 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
         this.scores = scores;
         this.types = types;
         this.unk = unk;
+        this.source = source;
         this.bos = bos;
         this.eos = eos;
         this.byteFallback = byteFallback;
@@ -225,8 +227,12 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
             if (id != null && types[id] != CONTROL && types[id] != UNKNOWN && types[id] != BYTE) {
                 ids[n++] = id;
             } else if (byteFallback) {
-                for (byte b : s.substring(i, i + len).getBytes(StandardCharsets.UTF_8)) ids[n++] = byteIds[b & 0xFF];
+                for (byte b : s.substring(i, i + len).getBytes(StandardCharsets.UTF_8)) {
+                    if (byteIds[b & 0xFF] < 0) throw unknown(cp);
+                    ids[n++] = byteIds[b & 0xFF];
+                }
             } else {
+                if (unk < 0) throw unknown(cp);
                 ids[n++] = unk;
             }
             i += len;
@@ -289,6 +295,12 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
             first = false;
         }
         return Utf8StreamDecoder.decode(out.toByteArray());
+    }
+
+    /** A character with no piece, no byte-fallback piece and no unknown token to stand for it. */
+    private FinloraException unknown(int cp) {
+        return new FinloraException(source + ": character U+" + String.format("%04X", cp) + " has no token, no byte-fallback token "
+                + "and the vocabulary has no unknown token");
     }
 
     @Override

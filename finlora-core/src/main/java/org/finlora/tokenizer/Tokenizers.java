@@ -1,12 +1,11 @@
 package org.finlora.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.finlora.FinloraException;
+import org.finlora.io.InputFiles;
+import org.finlora.io.Json;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -18,12 +17,6 @@ import java.util.Set;
  * Finds and builds the tokenizer of a model source. The entry points the io loaders call.
  */
 public final class Tokenizers {
-    /** Field-name interning off: a tokenizer.json vocab has 10^5 distinct keys that would fill the intern cache. */
-    private static final ObjectMapper JSON = new ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
-            .disable(com.fasterxml.jackson.core.JsonFactory.Feature.INTERN_FIELD_NAMES)
-            .disable(com.fasterxml.jackson.core.JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
-            .build());
-
     private Tokenizers() {
     }
 
@@ -36,9 +29,9 @@ public final class Tokenizers {
         Path json = dir.resolve("tokenizer.json");
         Path model = dir.resolve("tokenizer.model");
         Tokenizer t;
-        if (Files.isRegularFile(json)) {
-            t = HfTokenizerJson.build(readJson(json), json.toString());
-        } else if (Files.isRegularFile(model)) {
+        if (InputFiles.exists(json)) {
+            t = HfTokenizerJson.build(readJson(json, InputFiles.TOKENIZER), json.toString());
+        } else if (InputFiles.exists(model)) {
             t = fromTokenizerModel(model);
         } else {
             throw new FinloraException(dir + ": no tokenizer.json or tokenizer.model in the model folder");
@@ -49,7 +42,7 @@ public final class Tokenizers {
 
     /** A {@code tokenizer.model}: Meta's tiktoken rank file (Llama 3) or a SentencePiece protobuf (Llama 2). */
     public static Tokenizer fromTokenizerModel(Path file) {
-        byte[] bytes = read(file);
+        byte[] bytes = InputFiles.readBytes(file, InputFiles.TOKENIZER, "tokenizer.model");
         String source = file.toString();
         // A protobuf ModelProto starts with field 1 (pieces), wire type 2: byte 0x0A. A tiktoken file starts with base64.
         if (bytes.length > 0 && bytes[0] == 0x0A) return SentencePieceModelReader.read(bytes, source);
@@ -60,27 +53,17 @@ public final class Tokenizers {
 
     /** An HF {@code tokenizer.json} alone (no tokenizer_config.json). */
     public static Tokenizer fromTokenizerJson(Path file) {
-        return HfTokenizerJson.build(readJson(file), file.toString());
+        return HfTokenizerJson.build(readJson(file, InputFiles.TOKENIZER), file.toString());
     }
 
     private static boolean isBase64Char(byte b) {
         return (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '+' || b == '/';
     }
 
-    private static byte[] read(Path file) {
-        try {
-            return Files.readAllBytes(file);
-        } catch (IOException e) {
-            throw new FinloraException(file + ": cannot read (" + e.getMessage() + ")");
-        }
-    }
-
-    private static JsonNode readJson(Path file) {
-        try {
-            return JSON.readTree(read(file));
-        } catch (IOException e) {
-            throw new FinloraException(file + ": malformed JSON (" + e.getMessage().lines().findFirst().orElse("") + ")");
-        }
+    private static JsonNode readJson(Path file, long maxBytes) {
+        JsonNode n = Json.read(file, maxBytes, file.getFileName() + "");
+        if (!n.isObject()) throw new FinloraException(file + ": expected a JSON object");
+        return n;
     }
 
     /** tokenizer_config.json (bos/eos token, add_bos_token, chat_template) and generation_config.json (eos_token_id). */
@@ -91,8 +74,8 @@ public final class Tokenizers {
         Set<Integer> stops = new LinkedHashSet<>(t.stopIds());
         int eos = t instanceof SentencePieceBpeTokenizer sp ? sp.eosId() : -1;
         Path cfgFile = dir.resolve("tokenizer_config.json");
-        if (Files.isRegularFile(cfgFile)) {
-            JsonNode cfg = readJson(cfgFile);
+        if (InputFiles.exists(cfgFile)) {
+            JsonNode cfg = readJson(cfgFile, InputFiles.SMALL_JSON);
             String bosText = tokenText(cfg.path("bos_token"));
             if (bosText != null) {
                 int id = idOf(t, bosText);
@@ -117,11 +100,12 @@ public final class Tokenizers {
             }
         }
         Path genFile = dir.resolve("generation_config.json");
-        if (Files.isRegularFile(genFile)) {
-            JsonNode gen = readJson(genFile).path("eos_token_id");
-            if (gen.canConvertToInt()) stops.add(gen.asInt());
+        if (InputFiles.exists(genFile)) {
+            JsonNode gen = readJson(genFile, InputFiles.SMALL_JSON).path("eos_token_id");
+            if (gen.isIntegralNumber() && gen.canConvertToInt()) stops.add(gen.asInt());
+            else if (!gen.isMissingNode() && !gen.isNull() && !gen.isArray()) throw new FinloraException(genFile + ": eos_token_id is not an integer or a list of integers");
             for (JsonNode e : gen) {
-                if (!e.canConvertToInt()) throw new FinloraException(genFile + ": eos_token_id has a non-integer entry " + e);
+                if (!e.isIntegralNumber() || !e.canConvertToInt()) throw new FinloraException(genFile + ": eos_token_id has a non-integer entry " + HfTokenizerJson.quote(e.toString()));
                 stops.add(e.asInt());
             }
         }

@@ -5,6 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.finlora.FinloraException;
+import org.finlora.io.AtomicFiles;
+import org.finlora.io.InputFiles;
+import org.finlora.io.Json;
 import org.finlora.lora.LoraAdapter;
 import org.finlora.lora.PeftAdapterIO;
 import org.finlora.model.LlamaConfig;
@@ -63,7 +66,8 @@ public final class TrainCheckpoint {
         Path tmp = null;
         try {
             Files.createDirectories(root);
-            tmp = Files.createTempDirectory(root, ".tmp-" + target.getFileName() + "-");
+            AtomicFiles.cleanStale(target);
+            tmp = AtomicFiles.tempFolderBeside(target);
             PeftAdapterIO.save(adapter, tmp);
             try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(tmp.resolve(OPTIMIZER_FILE)), 1 << 16))) {
                 out.writeUTF(state.optimizer());
@@ -110,16 +114,15 @@ public final class TrainCheckpoint {
         throw new FinloraException("--resume " + arg + ": no checkpoint there (expected " + STATE_FILE + " or step-NNNNNN folders)");
     }
 
+    /** trainer_state.json, every field type- and range-checked (the run checks them against itself on resume). */
     public static State readState(Path dir) {
         Path f = dir.resolve(STATE_FILE);
-        try {
-            JsonNode n = JSON.readTree(f.toFile());
-            return new State(req(n, "step", f).asInt(), req(n, "epoch", f).asInt(), req(n, "batch_index", f).asInt(),
-                    req(n, "micro_steps", f).asLong(), req(n, "seed", f).asLong(), req(n, "total_steps", f).asInt(),
-                    req(n, "optimizer", f).asText(), req(n, "tokens", f).asLong(), curve(req(n, "train_curve", f)), curve(req(n, "eval_curve", f)));
-        } catch (IOException e) {
-            throw new FinloraException(f + ": cannot read the trainer state (" + e.getMessage() + ")", e);
-        }
+        JsonNode n = Json.read(f, InputFiles.TRAINER_STATE, "trainer state");
+        if (!n.isObject()) throw new FinloraException(f + ": expected a JSON object");
+        return new State(count(n, "step", f, Integer.MAX_VALUE), count(n, "epoch", f, Integer.MAX_VALUE),
+                count(n, "batch_index", f, Integer.MAX_VALUE), countLong(n, "micro_steps", f), integral(n, "seed", f),
+                count(n, "total_steps", f, Integer.MAX_VALUE), text(n, "optimizer", f), countLong(n, "tokens", f),
+                curve(n, "train_curve", f), curve(n, "eval_curve", f));
     }
 
     /** Copies the checkpoint's adapter into {@code into} (same config and shapes) and restores the optimizer. */
@@ -134,6 +137,7 @@ public final class TrainCheckpoint {
         List<float[]> src = saved.tensors(), dst = into.tensors();
         for (int i = 0; i < src.size(); i++) System.arraycopy(src.get(i), 0, dst.get(i), 0, dst.get(i).length);
         Path f = dir.resolve(OPTIMIZER_FILE);
+        InputFiles.check(f, Long.MAX_VALUE, "optimizer state");
         try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(f), 1 << 16))) {
             String name = in.readUTF();
             if (!name.equals(optimizerName)) throw new FinloraException(f + ": optimizer state is " + name + ", this run uses " + optimizerName);
@@ -165,9 +169,18 @@ public final class TrainCheckpoint {
         return a;
     }
 
-    private static List<double[]> curve(JsonNode a) {
-        List<double[]> out = new ArrayList<>();
-        for (JsonNode p : a) out.add(new double[]{p.get(0).asDouble(), p.get(1).asDouble()});
+    private static List<double[]> curve(JsonNode n, String key, Path f) {
+        JsonNode a = req(n, key, f);
+        if (!a.isArray()) throw new FinloraException(f + ": field \"" + key + "\" must be a list of [step, loss] pairs");
+        List<double[]> out = new ArrayList<>(a.size());
+        int i = 0;
+        for (JsonNode p : a) {
+            if (!p.isArray() || p.size() != 2 || !p.get(0).isNumber() || !p.get(1).isNumber()) {
+                throw new FinloraException(f + ": " + key + "[" + i + "] is not a [step, loss] pair of numbers");
+            }
+            out.add(new double[]{p.get(0).asDouble(), p.get(1).asDouble()});
+            i++;
+        }
         return out;
     }
 
@@ -175,6 +188,30 @@ public final class TrainCheckpoint {
         JsonNode v = n.get(key);
         if (v == null || v.isNull()) throw new FinloraException(f + ": missing field \"" + key + "\"");
         return v;
+    }
+
+    private static long integral(JsonNode n, String key, Path f) {
+        JsonNode v = req(n, key, f);
+        if (!v.isIntegralNumber() || !v.canConvertToLong()) throw new FinloraException(f + ": field \"" + key + "\" = " + v + " is not an integer");
+        return v.longValue();
+    }
+
+    private static long countLong(JsonNode n, String key, Path f) {
+        long v = integral(n, key, f);
+        if (v < 0) throw new FinloraException(f + ": field \"" + key + "\" = " + v + " is negative");
+        return v;
+    }
+
+    private static int count(JsonNode n, String key, Path f, int max) {
+        long v = countLong(n, key, f);
+        if (v > max) throw new FinloraException(f + ": field \"" + key + "\" = " + v + " is out of range");
+        return (int) v;
+    }
+
+    private static String text(JsonNode n, String key, Path f) {
+        JsonNode v = req(n, key, f);
+        if (!v.isTextual()) throw new FinloraException(f + ": field \"" + key + "\" = " + v + " is not a string");
+        return v.textValue();
     }
 
     static void deleteTree(Path p) throws IOException {

@@ -86,6 +86,12 @@ public final class Trainer {
                 throw new FinloraException(resumeFrom + ": checkpoint belongs to a run of " + s.totalSteps() + " steps, this one has "
                         + totalSteps + " (same data, --epochs, --batch-size and --grad-accum are needed to resume)");
             }
+            // every field indexes or counts something of this run: a crafted state must not reach past it
+            if (s.step() > totalSteps || s.batchIndex() > batches || s.epoch() > totalSteps
+                    || s.trainCurve().size() > s.step() || s.evalCurve().size() > s.step() + 1) {
+                throw new FinloraException(resumeFrom + ": trainer_state.json (step " + s.step() + ", epoch " + s.epoch() + ", batch_index "
+                        + s.batchIndex() + ") does not fit this run (" + totalSteps + " steps, " + batches + " micro-batches per epoch)");
+            }
             TrainCheckpoint.restore(resumeFrom, weights.config, adapter, optimizer, o.optimizer());
             step = s.step();
             epoch = s.epoch();
@@ -209,9 +215,20 @@ public final class Trainer {
 
     /** A checkpoint of the state before the failed step (parameters untouched), then the error. */
     private FinloraException nanStop(String what) {
+        // a corrupt base gives NaN from the first step whatever the learning rate: say so instead of lr advice
+        String bad = org.finlora.model.NonFiniteWeights.find(weights);
+        if (bad != null) return new FinloraException(what + ": the base model's weights are not finite (" + bad + "); the model file is corrupt");
         Path ck = saveIfPossible();
         return new FinloraException(what + "; training stopped" + (ck == null ? "" : ", last good state saved to " + ck)
                 + " (try a lower --lr or --max-grad-norm)");
+    }
+
+    /**
+     * A checkpoint of the state now (after run() returned), e.g. to keep the trained state safe while
+     * the final adapter is written; null without a checkpoint folder.
+     */
+    public Path saveCheckpoint() {
+        return saveIfPossible();
     }
 
     private Path saveIfPossible() {

@@ -66,7 +66,7 @@ class GgufConversionTest {
 
     /** tokenizer.ggml.* as llama.cpp's converter writes them for a byte-level BPE (Llama 3) tokenizer.json. */
     static void putTokenizer(GgufWriter w) throws Exception {
-        JsonNode tj = SafetensorsFile.JSON.readTree(Files.readString(fixture().resolve("tokenizer.json")));
+        JsonNode tj = Json.MAPPER.readTree(Files.readString(fixture().resolve("tokenizer.json")));
         JsonNode vocab = tj.get("model").get("vocab");
         int n = vocab.size() + tj.get("added_tokens").size();
         String[] tokens = new String[n];

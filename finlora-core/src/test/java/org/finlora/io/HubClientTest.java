@@ -36,6 +36,7 @@ class HubClientTest {
     @TempDir
     Path tmp;
     HttpServer server;
+    java.util.concurrent.ExecutorService pool;
     String endpoint;
 
     /** file → content; LFS files are served through a redirect to /cdn/ with a sha256 X-Linked-Etag. */
@@ -51,6 +52,14 @@ class HubClientTest {
     int cutAfter;
     /** Serve these bytes from the CDN instead of the real content (a corrupted transfer). */
     byte[] corrupt;
+    /** The sha the listing API answers (a hostile server may send anything). */
+    String apiSha = COMMIT;
+    /** Leave X-Repo-Commit out of HEAD replies. */
+    boolean noRepoCommit;
+    /** CDN bodies stop after this many bytes and then say nothing (-1: never stall). */
+    int stallAfter = -1;
+    /** Bytes of padding in the listing reply (a listing that never ends). */
+    long listingPadding;
 
     static String sha256(byte[] b) throws Exception {
         return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
@@ -72,6 +81,8 @@ class HubClientTest {
         lfs.put("original/consolidated.pth", true);
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/", this::handle);
+        pool = java.util.concurrent.Executors.newCachedThreadPool();
+        server.setExecutor(pool);
         server.start();
         endpoint = "http://127.0.0.1:" + server.getAddress().getPort();
     }
@@ -79,6 +90,7 @@ class HubClientTest {
     @AfterEach
     void stop() {
         server.stop(0);
+        pool.shutdownNow();
     }
 
     private void handle(HttpExchange ex) throws IOException {
@@ -97,10 +109,23 @@ class HubClientTest {
                 return;
             }
             if (path.equals("/api/models/" + REPO)) {
-                StringBuilder json = new StringBuilder("{\"id\":\"" + REPO + "\",\"sha\":\"" + COMMIT + "\",\"siblings\":[");
+                StringBuilder json = new StringBuilder("{\"id\":\"" + REPO + "\",\"sha\":\"" + apiSha + "\",\"siblings\":[");
                 int i = 0;
                 for (String f : files.keySet()) json.append(i++ == 0 ? "" : ",").append("{\"rfilename\":\"").append(f).append("\"}");
-                send(ex, 200, json.append("]}").toString().getBytes(StandardCharsets.UTF_8));
+                byte[] body = json.append("]}").toString().getBytes(StandardCharsets.UTF_8);
+                if (listingPadding > 0) {
+                    ex.sendResponseHeaders(200, 0);
+                    byte[] spaces = new byte[1 << 16];
+                    java.util.Arrays.fill(spaces, (byte) ' ');
+                    try {
+                        for (long sent = 0; sent < listingPadding; sent += spaces.length) ex.getResponseBody().write(spaces);
+                    } catch (IOException closedByClient) {
+                        return;
+                    }
+                    ex.getResponseBody().write(body);
+                    return;
+                }
+                send(ex, 200, body);
                 return;
             }
             if (path.startsWith("/api/models/")) {
@@ -125,6 +150,16 @@ class HubClientTest {
                 int len = body.length - from;
                 ex.sendResponseHeaders(range == null ? 200 : 206, len);
                 OutputStream out = ex.getResponseBody();
+                if (stallAfter >= 0) {
+                    out.write(body, from, Math.min(stallAfter, len));
+                    out.flush();
+                    try {
+                        Thread.sleep(5_000);
+                    } catch (InterruptedException ignored) {
+                        Thread.currentThread().interrupt();
+                    }
+                    throw new IOException("stalled");
+                }
                 if (cutsLeft.getAndDecrement() > 0) {
                     out.write(body, from, cutAfter);
                     out.flush();
@@ -148,7 +183,7 @@ class HubClientTest {
                 ex.sendResponseHeaders(404, -1);
                 return;
             }
-            ex.getResponseHeaders().set("X-Repo-Commit", COMMIT);
+            if (!noRepoCommit) ex.getResponseHeaders().set("X-Repo-Commit", COMMIT);
             if (lfs.get(file)) {
                 String sha = sha256(body);
                 ex.getResponseHeaders().set("X-Linked-Etag", "\"" + sha + "\"");
@@ -348,6 +383,86 @@ class HubClientTest {
         assertEquals("hf_file", HubClient.token(Map.of("HF_HOME", tmp.toString())));
         assertEquals("hf_file", HubClient.token(Map.of("HF_TOKEN_PATH", tmp.resolve("token").toString())));
         assertNull(HubClient.token(Map.of("HF_HOME", tmp.resolve("none").toString())));
+    }
+
+    @Test
+    void aTraversalShaFromTheServerNeverBecomesAPath() throws Exception {
+        apiSha = "../../../../escaped";
+        noRepoCommit = true;
+        HubClient hub = client(null);
+        var e = assertThrows(FinloraException.class, () -> hub.downloadSnapshot(RepoType.MODEL, REPO, "main", ModelLoader.MODEL_FILES, HubClient.Progress.NONE));
+        assertTrue(e.getMessage().contains("not a 40-character hex commit hash"), e.getMessage());
+        // the same sha handed to download() as a revision: no X-Repo-Commit, so no commit to name a folder after
+        e = assertThrows(FinloraException.class, () -> hub.download(RepoType.MODEL, REPO, "../../../../escaped", "config.json", HubClient.Progress.NONE));
+        assertTrue(e.getMessage().contains("X-Repo-Commit"), e.getMessage());
+        try (var s = Files.walk(tmp)) {
+            assertTrue(s.noneMatch(p -> p.getFileName().toString().equals("escaped")), "nothing was created for the traversal name");
+        }
+        assertFalse(Files.exists(tmp.resolve("hub/models--acme--tiny-llama/refs/main")), "refs/main never holds a non-commit");
+        // a ref file planted with a traversal is not followed
+        Path refs = Files.createDirectories(tmp.resolve("hub/models--acme--tiny-llama/refs"));
+        Files.writeString(refs.resolve("main"), "../../../../escaped");
+        assertTrue(hub.cache().snapshot(RepoType.MODEL, REPO, "main").isEmpty());
+        assertThrows(FinloraException.class, () -> hub.cache().snapshotDir(RepoType.MODEL, REPO, "../x"));
+    }
+
+    @Test
+    void aSnapshotLinkPointingOutsideTheCacheIsRefused() throws Exception {
+        HubClient hub = client(null);
+        Path p = hub.download(RepoType.MODEL, REPO, "main", "config.json", HubClient.Progress.NONE);
+        Path outside = Files.writeString(tmp.resolve("secret.txt"), "x");
+        Files.delete(p);
+        Files.createSymbolicLink(p, outside);
+        var e = assertThrows(FinloraException.class, () -> hub.cache().file(RepoType.MODEL, REPO, "main", "config.json"));
+        assertTrue(e.getMessage().contains("outside the HF cache"), e.getMessage());
+    }
+
+    @Test
+    void repoIdsFollowHuggingFaceHubRules() {
+        // '--' is the cache's separator: t--x/ok and t/x--ok would share models--t--x--ok
+        assertFalse(HfCache.isRepoId("t--x/ok"));
+        assertFalse(HfCache.isRepoId("t/x--ok"));
+        assertFalse(HfCache.isRepoId("a/b.git"));
+        assertFalse(HfCache.isRepoId("a/.b"));
+        assertFalse(HfCache.isRepoId("a/b-"));
+        assertFalse(HfCache.isRepoId("a/" + "b".repeat(97)));
+        assertFalse(HfCache.isRepoId("a/b\0"));
+        assertFalse(HfCache.isRepoId(""));
+        assertTrue(HfCache.isRepoId("gpt2"));
+        assertTrue(HfCache.isRepoId("meta-llama/Llama-3.1-8B-Instruct"));
+        assertTrue(HfCache.isRepoId("a_b/c.d_e-f"));
+        assertTrue(HfCache.isRepoId("a/" + "b".repeat(96)));
+        var e = assertThrows(FinloraException.class, () -> client(null).download(RepoType.MODEL, "t--x/ok", "main", "config.json", HubClient.Progress.NONE));
+        assertTrue(e.getMessage().contains("not a valid HF repo id"), e.getMessage());
+        for (String bad : List.of("C:evil", "a/../b", "a//b", "x\u0000y", "a\\b", "./a", "a/")) {
+            assertThrows(FinloraException.class, () -> HfCache.checkFileName(REPO, bad), bad);
+        }
+    }
+
+    @Test
+    void aStalledBodyTimesOutAndTheDownloadFailsCleanly() {
+        stallAfter = 1000;
+        HubClient hub = new HubClient(endpoint, null, new HfCache(tmp.resolve("hub")), false, 1,
+                java.time.Duration.ofMillis(300), java.time.Duration.ofSeconds(5));
+        long t0 = System.nanoTime();
+        var e = assertThrows(FinloraException.class, () -> hub.download(RepoType.MODEL, REPO, "main", "model.safetensors", HubClient.Progress.NONE));
+        assertTrue(e.getMessage().contains("HF_HUB_DOWNLOAD_TIMEOUT"), e.getMessage());
+        assertTrue((System.nanoTime() - t0) / 1e9 < 10, "gave up within a few timeouts");
+    }
+
+    @Test
+    void anEndlessListingIsCut() {
+        listingPadding = HubClient.MAX_LISTING_BYTES + (1 << 20);
+        var e = assertThrows(FinloraException.class, () -> client(null).repoInfo(RepoType.MODEL, REPO, "main"));
+        assertTrue(e.getMessage().contains("larger than 32 MiB"), e.getMessage());
+    }
+
+    @Test
+    void timeoutsComeFromTheEnvironment() {
+        assertEquals(java.time.Duration.ofSeconds(10), HubClient.timeout(Map.of(), "HF_HUB_DOWNLOAD_TIMEOUT"));
+        assertEquals(java.time.Duration.ofMillis(2500), HubClient.timeout(Map.of("HF_HUB_DOWNLOAD_TIMEOUT", "2.5"), "HF_HUB_DOWNLOAD_TIMEOUT"));
+        var e = assertThrows(FinloraException.class, () -> HubClient.timeout(Map.of("HF_HUB_ETAG_TIMEOUT", "soon"), "HF_HUB_ETAG_TIMEOUT"));
+        assertTrue(e.getMessage().startsWith("HF_HUB_ETAG_TIMEOUT=soon"), e.getMessage());
     }
 
     @Test

@@ -155,4 +155,71 @@ class Llama2TokenizerTest {
         assertTrue(plain.length > 1);
         assertArrayEquals(new int[]{1, 15043, 2}, spm.encodeWithSpecials("Hello</s>", true));
     }
+
+    /**
+     * The heap-based encode gives exactly run.c's result: its quadratic scan (best score, leftmost on
+     * ties, over every adjacent pair after each merge) re-implemented here from the file itself, on
+     * random texts of mixed scripts, spaces and bytes with no piece.
+     */
+    @Test
+    void llama2cEncodeEqualsRunCsQuadraticScan() throws Exception {
+        byte[] all = java.nio.file.Files.readAllBytes(TestAssets.llama2Bin());
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(all).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.getInt();
+        int n = 32000;
+        float[] scores = new float[n];
+        java.util.Map<String, Integer> ids = new java.util.HashMap<>();
+        for (int i = 0; i < n; i++) {
+            scores[i] = b.getFloat();
+            byte[] p = new byte[b.getInt()];
+            b.get(p);
+            ids.putIfAbsent(new String(p, java.nio.charset.StandardCharsets.ISO_8859_1), i);
+        }
+        String alphabet = "abcdefghij klmnop  qrstuvwxyz.,;:!?'\"0123456789\n\tÄéüß€中文字😀\u0001";
+        java.util.SplittableRandom r = new java.util.SplittableRandom(11);
+        for (int k = 0; k < 60; k++) {
+            StringBuilder sb = new StringBuilder();
+            int len = r.nextInt(300);
+            while (sb.length() < len) sb.appendCodePoint(alphabet.codePointAt(alphabet.offsetByCodePoints(0, r.nextInt(alphabet.codePointCount(0, alphabet.length())))));
+            String text = sb.toString();
+            boolean bos = r.nextBoolean();
+            assertArrayEquals(runC(text, bos, ids, scores), l2c.encode(text, bos), text);
+        }
+    }
+
+    /** run.c's encode as written there: merge the first highest-scoring pair until none is left. */
+    private static int[] runC(String text, boolean bos, java.util.Map<String, Integer> ids, float[] scores) {
+        java.util.List<Integer> t = new java.util.ArrayList<>();
+        if (bos) t.add(1);
+        if (!text.isEmpty()) t.add(ids.get(" "));
+        byte[] bytes = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        for (int i = 0; i < bytes.length; ) {
+            int lead = bytes[i] & 0xFF;
+            int len = lead < 0x80 ? 1 : (lead & 0xE0) == 0xC0 ? 2 : (lead & 0xF0) == 0xE0 ? 3 : (lead & 0xF8) == 0xF0 ? 4 : 1;
+            if (i + len > bytes.length) len = 1;
+            Integer id = ids.get(new String(bytes, i, len, java.nio.charset.StandardCharsets.ISO_8859_1));
+            if (id != null) t.add(id);
+            else for (int k = 0; k < len; k++) t.add((bytes[i + k] & 0xFF) + 3);
+            i += len;
+        }
+        String[] piece = new String[scores.length];
+        for (var e : ids.entrySet()) if (piece[e.getValue()] == null) piece[e.getValue()] = e.getKey();
+        int start = bos ? 1 : 0;
+        while (true) {
+            float best = -1e10f;
+            int bestIdx = -1, bestId = -1;
+            for (int i = start; i + 1 < t.size(); i++) {
+                Integer id = ids.get(piece[t.get(i)] + piece[t.get(i + 1)]);
+                if (id != null && scores[id] > best) {
+                    best = scores[id];
+                    bestIdx = i;
+                    bestId = id;
+                }
+            }
+            if (bestIdx < 0) break;
+            t.set(bestIdx, bestId);
+            t.remove(bestIdx + 1);
+        }
+        return t.stream().mapToInt(Integer::intValue).toArray();
+    }
 }
