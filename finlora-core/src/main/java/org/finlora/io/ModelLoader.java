@@ -41,6 +41,10 @@ public final class ModelLoader {
             return HfFolderLoader.load(resolveRepo(spec, HubClient.fromEnvironment(), progress));
         }
         if (Files.exists(p)) throw new FinloraException(spec + ": not a model this build can load (expected a llama2.c .bin, a .gguf or an HF folder)");
+        if (spec.indexOf('/') > 0 && spec.indexOf('/') == spec.lastIndexOf('/') && !spec.startsWith(".")) {
+            throw new FinloraException(spec + ": no such file, and not a valid HF repo id (huggingface_hub's rules: org/name of letters, digits, "
+                    + "'_', '-' and '.', no \"--\" or \"..\", no \".git\" ending)");
+        }
         throw new FinloraException(spec + ": not found, and not a model this build can load (expected a llama2.c .bin, a .gguf, "
                 + "an HF folder, an HF repo id org/name or synthetic:<preset>)");
     }

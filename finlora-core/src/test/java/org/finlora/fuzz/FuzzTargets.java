@@ -17,13 +17,15 @@ import org.finlora.io.Llama2cLoader;
 import org.finlora.io.OptionsFile;
 import org.finlora.io.SafetensorsFile;
 import org.finlora.io.SafetensorsWriter;
+import org.finlora.kernel.Bnb4bitMatrix;
+import org.finlora.kernel.Simd;
+import org.finlora.kernel.WeightFormat;
+import org.finlora.kernel.WeightFormats;
 import org.finlora.lora.PeftAdapterIO;
 import org.finlora.model.LlamaConfig;
 import org.finlora.quant.BnbTensors;
-import org.finlora.quant.QuantFormat;
 import org.finlora.tensor.DType;
 import org.finlora.tensor.Tensor;
-import org.finlora.tensor.WeightMatrix;
 import org.finlora.tokenizer.Llama2cTokenizer;
 import org.finlora.tokenizer.Tokenizer;
 import org.finlora.tokenizer.Tokenizers;
@@ -207,8 +209,8 @@ final class FuzzTargets {
         List<byte[]> seeds = new ArrayList<>();
         List<Map<String, Tensor>> groups = new ArrayList<>();
         for (String q : new String[]{"nf4", "fp4:double-quant=false"}) {
-            WeightMatrix m = QuantFormat.parse(q).quantize(src);
-            Map<String, Tensor> g = BnbTensors.write4bit(name, (org.finlora.kernel.Bnb4bitMatrix) m, "float32");
+            WeightFormat f = WeightFormats.parse(q);
+            Map<String, Tensor> g = f.store(f.quantize(src, Simd.SCALAR), name, "float32");
             groups.add(g);
             seeds.add(BnbTensors.quantState(g, name).data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
         }
@@ -218,7 +220,7 @@ final class FuzzTargets {
             String key = BnbTensors.quantState(g, name).name();
             g.remove(key);
             g.put(key, new Tensor(key, DType.U8, new long[]{in.length}, MemorySegment.ofArray(in)));
-            BnbTensors.read4bit(g, name);
+            Bnb4bitMatrix.fromBnb(BnbTensors.read4bit(g, name), Simd.SCALAR);
         });
     }
 
