@@ -42,13 +42,11 @@ public final class Gemm {
     }
 
     /**
-     * Depth of one K slice: per token block the L2 holds GROUP panel slices (4 x KC x NR floats: 256 KB)
-     * and the block's token micro-panels (MC x KC floats: 96-192 KB), under half of a 1 MB L2, so two
-     * threads sharing one L2 still fit. Deep slices mean each C tile is loaded and stored K/KC times.
+     * Depth of one K slice. Per token block the L2 holds GROUP panel slices (4 x KC x NR floats: 128 KiB at
+     * 128 bits to 512 KiB at 512) and the block's token micro-panels (MC x KC floats: 192 KiB), within a
+     * 1 MB L2 even at 512 bits. Deep slices mean each C tile is loaded and stored fewer times (K/KC).
      */
-    static int kc(Simd simd) {
-        return Math.min(1024, 16384 / nr(simd));
-    }
+    static final int KC = 1024;
 
     /** Per-thread scratch of the panel GEMM, grown on demand and reused across calls. */
     private static final class Scratch {
@@ -189,7 +187,7 @@ public final class Gemm {
      */
     private static void panels(Simd simd, float[] ap, int K, int T, float[] bp, int ns, float[] c, int c0, int ldc, int width,
                                boolean accumulate, float[] tmp) {
-        int NR = nr(simd), MR = simd.gemmRows(), KC = kc(simd);
+        int NR = nr(simd), MR = simd.gemmRows();
         for (int tb = 0; tb < T; tb += MC) {
             int te = Math.min(T, tb + MC);
             for (int k0 = 0; k0 < K; k0 += KC) {
